@@ -11,3 +11,4 @@ export { RateLimitError } from './rate-limit-error.js';
 export { RefreshTokenRevokedError } from './refresh-token-revoked-error.js';
 export { SpotifyError, type SpotifyErrorCode } from './spotify-error.js';
 export { TimeoutError } from './timeout-error.js';
+export { TokenCallbackError } from './token-callback-error.js';

@@ -14,7 +14,8 @@ export type SpotifyErrorCode =
   | 'NETWORK_ERROR'
   | 'TIMEOUT'
   | 'ABORTED'
-  | 'NO_REFRESH_TOKEN';
+  | 'NO_REFRESH_TOKEN'
+  | 'TOKEN_CALLBACK_FAILED';
 
 /**
  * Base class of every error this library throws.

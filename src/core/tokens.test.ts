@@ -1,0 +1,49 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from './errors/index.js';
+import { parseSessionTokens } from './tokens.js';
+
+describe('parseSessionTokens', () => {
+  it('accepts what toJSON produces, as an object or as JSON text', () => {
+    const tokens = { accessToken: 'a', refreshToken: 'r', expiresAt: 1_700_000_000, scope: ['x'] };
+    expect(parseSessionTokens(tokens)).toEqual(tokens);
+    expect(parseSessionTokens(JSON.stringify(tokens))).toEqual(tokens);
+    expect(parseSessionTokens({})).toEqual({});
+  });
+
+  it.each([
+    [null, 'plain object'],
+    [[], 'plain object'],
+    ['not json', 'not JSON'],
+    [{ refresh_token: 'r' }, 'tokens.refresh_token is not a known field'],
+    [{ accessToken: '' }, 'tokens.accessToken'],
+    [{ accessToken: 'a b' }, 'tokens.accessToken'],
+    [{ refreshToken: 42 }, 'tokens.refreshToken'],
+    [{ expiresAt: '1700000000' }, 'tokens.expiresAt'],
+    [{ expiresAt: 1.5 }, 'tokens.expiresAt'],
+    [{ expiresAt: -1 }, 'tokens.expiresAt'],
+    [{ expiresAt: 1_700_000_000_000 }, 'milliseconds'],
+    [{ scope: 'user-read-private' }, 'tokens.scope'],
+    [{ scope: ['a b'] }, 'tokens.scope'],
+  ])('refuses %j clearly', (input, text) => {
+    expect(() => parseSessionTokens(input)).toThrow(InvalidArgumentError);
+    expect(() => parseSessionTokens(input)).toThrow(text);
+  });
+
+  it('never throws anything but InvalidArgumentError, and never echoes values', () => {
+    fc.assert(
+      fc.property(fc.anything(), (input) => {
+        try {
+          parseSessionTokens(input);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+        }
+      }),
+    );
+    try {
+      parseSessionTokens({ accessToken: 'SECRET VALUE' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('SECRET');
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import { InvalidArgumentError } from './errors/index.js';
+
+/**
+ * A Session's tokens as plain JSON, from `session.toJSON()`, given to
+ * `onTokens`, and restored with `new Session({ ..., tokens })` or
+ * `Session.fromJSON()`. Only fields that are set are present.
+ *
+ * It holds secrets: store it encrypted, never log it.
+ */
+export interface SessionTokens {
+  /** The access token (`Authorization: Bearer …`). */
+  accessToken?: string;
+  /** The refresh token (absent for client-credentials tokens). */
+  refreshToken?: string;
+  /** When the access token expires, in Unix seconds. */
+  expiresAt?: number;
+  /** The scopes Spotify granted. */
+  scope?: string[];
+}
+
+const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope'] as const;
+
+function fail(field: string, message: string): never {
+  throw new InvalidArgumentError('tokens', `tokens${field === '' ? '' : `.${field}`} ${message}`);
+}
+
+/**
+ * Checks restored tokens and returns a clean copy. Accepts the object from
+ * `toJSON()` or its `JSON.stringify` text. Unknown fields are refused, so a
+ * typo such as `refresh_token` cannot silently restore nothing.
+ */
+export function parseSessionTokens(input: unknown): SessionTokens {
+  let value = input;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      fail('', 'is a string that is not JSON; pass the object from session.toJSON()');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('', 'must be the plain object returned by session.toJSON()');
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!(FIELDS as readonly string[]).includes(key)) {
+      fail(key, `is not a known field (expected ${FIELDS.join(', ')})`);
+    }
+  }
+  const tokens: SessionTokens = {};
+  for (const field of ['accessToken', 'refreshToken'] as const) {
+    const token = record[field];
+    if (token === undefined) continue;
+    if (typeof token !== 'string' || token === '' || /\s/.test(token)) {
+      fail(field, 'must be a non-empty string without whitespace');
+    }
+    tokens[field] = token;
+  }
+  if (record.expiresAt !== undefined) {
+    const expiresAt = record.expiresAt;
+    if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+      fail('expiresAt', 'must be a whole number of Unix seconds');
+    }
+    if (expiresAt > 1e11) {
+      fail('expiresAt', 'looks like milliseconds; it must be Unix seconds');
+    }
+    tokens.expiresAt = expiresAt;
+  }
+  if (record.scope !== undefined) {
+    const scope = record.scope;
+    if (
+      !Array.isArray(scope) ||
+      !scope.every((item) => typeof item === 'string' && item !== '' && !/\s/.test(item))
+    ) {
+      fail('scope', 'must be an array of scope names without whitespace');
+    }
+    tokens.scope = [...(scope as string[])];
+  }
+  return tokens;
+}
