@@ -1,9 +1,117 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  createEmulator,
+  DEMO_APP,
+  DEMO_USERS,
+  type EmulatorOptions,
+  type RotationPolicy,
+} from '../emulator/index.js';
 
-/** Placeholder until the `emulator` subcommand lands. */
+interface EmulatorCommandOptions {
+  port: number;
+  host: string;
+  clientId?: string;
+  clientSecret?: string;
+  redirectUri?: string[];
+  autoApprove?: string;
+  rotate: RotationPolicy;
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535)
+    throw new InvalidArgumentError('must be an integer from 0 to 65535.');
+  return Number(value);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Speaks of flags, not of the option names createEmulator's messages use. */
+function inFlagTerms(message: string, redirectUris: readonly string[]): string {
+  return message
+    .replace(
+      /EmulatorOptions\.apps\[0\]\.redirectUris\[(\d+)\]/,
+      (_match, index: string) => `--redirect-uri ${redirectUris[Number(index)] ?? ''}`,
+    )
+    .replace('EmulatorOptions.apps[0].clientId', '--client-id')
+    .replace('EmulatorOptions.apps[0].clientSecret', '--client-secret')
+    .replace('EmulatorOptions.autoApprove', '--auto-approve');
+}
+
+function fail(program: Command, message: string): never {
+  program.error(`error: ${message}`, { exitCode: 2, code: 'spotify-session.emulator' });
+}
+
+/**
+ * `spotify-session emulator`: serves a local Spotify Accounts service until
+ * SIGINT/SIGTERM, printing its URL and the app's (demo) credentials.
+ */
 export function registerEmulatorCommand(program: Command): void {
-  program.command('emulator').action(() => {
-    process.stderr.write('not implemented yet\n');
-    process.exit(1);
-  });
+  program
+    .command('emulator')
+    .description(
+      'Run a local Spotify Accounts service (GET /authorize, POST /api/token) for development and tests.',
+    )
+    .option('--port <port>', 'TCP port (0 = any free port)', parsePort, 4510)
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--client-id <id>', `client id of the app (default: ${DEMO_APP.clientId})`)
+    .option('--client-secret <secret>', 'client secret of the app (default: the demo secret)')
+    .option(
+      '--redirect-uri <uri>',
+      "a registered redirect URI (repeatable; default: the demo app's)",
+      collect,
+    )
+    .option(
+      '--auto-approve <userId>',
+      `approve every /authorize at once as this user (${DEMO_USERS.map((user) => user.id).join(', ')})`,
+    )
+    .addOption(
+      new Option('--rotate <policy>', 'refresh-token rotation')
+        .choices(['never', 'always', 'pkce'])
+        .default('never'),
+    )
+    .action(async (flags: EmulatorCommandOptions, command: Command) => {
+      const app = {
+        clientId: flags.clientId ?? DEMO_APP.clientId,
+        clientSecret: flags.clientSecret ?? DEMO_APP.clientSecret,
+        redirectUris: flags.redirectUri ?? [...DEMO_APP.redirectUris],
+      };
+      const options: EmulatorOptions = { apps: [app], rotation: flags.rotate };
+      if (flags.autoApprove !== undefined) options.autoApprove = flags.autoApprove;
+
+      let emulator: ReturnType<typeof createEmulator>;
+      try {
+        emulator = createEmulator(options);
+      } catch (error) {
+        fail(command, inFlagTerms((error as Error).message, app.redirectUris));
+      }
+      let server: Awaited<ReturnType<typeof emulator.listen>>;
+      try {
+        server = await emulator.listen({ port: flags.port, host: flags.host });
+      } catch (error) {
+        fail(command, `cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}`);
+      }
+
+      console.log(`Spotify Accounts emulator listening on ${server.url}`);
+      console.log(`  accounts URL:   ${server.url}  (GET /authorize, POST /api/token)`);
+      console.log(`  client id:      ${app.clientId}`);
+      console.log(`  client secret:  ${app.clientSecret}`);
+      console.log(`  redirect URIs:  ${app.redirectUris.join(', ')}`);
+      console.log(`  users:          ${DEMO_USERS.map((user) => user.id).join(', ')}`);
+      console.log(`  auto-approve:   ${flags.autoApprove ?? 'off (consent page)'}`);
+      console.log(`  rotation:       ${flags.rotate}`);
+      console.log(`  control API:    ${server.url}/__emulator/stats`);
+      console.log('Press Ctrl+C to stop.');
+
+      const stop = (signal: NodeJS.Signals) => {
+        console.log(`\n${signal}: stopping the emulator.`);
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
 }

@@ -1,0 +1,73 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
+import { EmulatorDroppedConnection } from './_faults.js';
+
+/** Options of {@link Emulator.listen}. */
+export interface ListenOptions {
+  /**
+   * TCP port; `0` picks a free one (read it from the result).
+   * @default 0
+   */
+  port?: number;
+  /**
+   * Interface to bind. Keep a loopback address: the emulator is a test double
+   * with well-known demo secrets.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+}
+
+/** A running emulator server. */
+export interface EmulatorServer {
+  /** Base URL, e.g. `http://127.0.0.1:4510`: use it as a library's `accountsUrl`. */
+  url: string;
+  /** The bound port. */
+  port: number;
+  /** Stops the server and closes every connection, keep-alive ones included. */
+  close(): Promise<void>;
+}
+
+/** Serves `fetchHandler` over HTTP/1.1 with @hono/node-server. */
+export async function listenOn(
+  fetchHandler: (request: Request) => Promise<Response>,
+  options: ListenOptions = {},
+): Promise<EmulatorServer> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createAdaptorServer({
+    fetch: async (request: Request, env: HttpBindings | unknown) => {
+      try {
+        return await fetchHandler(request);
+      } catch (error) {
+        if (error instanceof EmulatorDroppedConnection) {
+          // The fault: close the TCP connection without a byte of answer.
+          (env as HttpBindings).incoming.socket.destroy();
+          return new Response(null, { status: 204 });
+        }
+        throw error;
+      }
+    },
+  }) as Server;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${hostInUrl}:${port}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error === undefined ? resolve() : reject(error)));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
