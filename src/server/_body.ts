@@ -1,0 +1,149 @@
+/**
+ * Reading a token request's parameters: bounded body reading (Content-Length AND the
+ * bytes actually received), form or JSON, duplicates, oversized and malformed values.
+ * Web-standard globals only.
+ */
+import { MAX_BODY_BYTES, MAX_FIELD_BYTES } from './_options.js';
+
+/** Why the parameters could not be read; becomes an OAuth-shaped error answer. */
+export interface ParamsProblem {
+  status: 400 | 413;
+  error: 'invalid_request';
+  description: string;
+}
+
+export type ParamsResult =
+  | { ok: true; params: Map<string, string> }
+  | { ok: false; problem: ParamsProblem };
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const tooLarge: ParamsProblem = {
+  status: 413,
+  error: 'invalid_request',
+  description: `Request body is larger than ${MAX_BODY_BYTES} bytes`,
+};
+
+function problem(description: string): { ok: false; problem: ParamsProblem } {
+  return { ok: false, problem: { status: 400, error: 'invalid_request', description } };
+}
+
+/**
+ * Reads at most `limit` bytes of the body; `undefined` when it is larger. Stops reading
+ * (and cancels the stream) as soon as the limit is passed, so a huge or endless body
+ * never sits in memory.
+ */
+export async function readBodyLimited(
+  request: Request,
+  limit: number,
+): Promise<Uint8Array | undefined> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null) {
+    const length = Number(declared.trim());
+    if (!Number.isFinite(length) || length > limit) return undefined;
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/** `application/x-www-form-urlencoded` or `application/json` (parameters such as charset allowed). */
+function mediaType(request: Request): string | undefined {
+  const header = request.headers.get('content-type');
+  if (header === null) return undefined;
+  return header.split(';', 1)[0]?.trim().toLowerCase();
+}
+
+/**
+ * Reads the request's parameters. Only `names` are looked at (others are ignored, as
+ * OAuth servers do); each may appear once, up to {@link MAX_FIELD_BYTES} bytes of visible
+ * ASCII. An empty value counts as absent.
+ */
+export async function readParams(
+  request: Request,
+  names: readonly string[],
+): Promise<ParamsResult> {
+  const type = mediaType(request);
+  let body: Uint8Array | undefined;
+  try {
+    body = await readBodyLimited(request, MAX_BODY_BYTES);
+  } catch {
+    return problem('The request body could not be read');
+  }
+  if (body === undefined) return { ok: false, problem: tooLarge };
+  if (type !== 'application/x-www-form-urlencoded' && type !== 'application/json') {
+    if (body.byteLength === 0 && type === undefined) return { ok: true, params: new Map() };
+    return problem(
+      'Unsupported Content-Type: send the parameters as application/x-www-form-urlencoded (or application/json)',
+    );
+  }
+  let text: string;
+  try {
+    text = strictUtf8.decode(body);
+  } catch {
+    return problem('The request body is not valid UTF-8');
+  }
+  const raw = new Map<string, string[]>();
+  if (type === 'application/json') {
+    if (text.trim() === '') return { ok: true, params: new Map() };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // The parser's message quotes the body (which may hold a code): never pass it on.
+      return problem('The request body is not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return problem('The JSON request body must be an object');
+    }
+    for (const name of names) {
+      if (!Object.hasOwn(parsed, name)) continue;
+      const value = (parsed as Record<string, unknown>)[name];
+      if (value === null || value === undefined) continue;
+      if (typeof value !== 'string') return problem(`${name} must be a string`);
+      raw.set(name, [value]);
+    }
+  } else {
+    const form = new URLSearchParams(text);
+    for (const name of names) {
+      const values = form.getAll(name);
+      if (values.length > 0) raw.set(name, values);
+    }
+  }
+  const params = new Map<string, string>();
+  for (const [name, values] of raw) {
+    if (values.length > 1) return problem(`${name} must be sent only once`);
+    const value = values[0] ?? '';
+    if (value === '') continue;
+    if (value.length > MAX_FIELD_BYTES) {
+      return problem(`${name} is too long (at most ${MAX_FIELD_BYTES} bytes)`);
+    }
+    // Codes, tokens, verifiers, client ids and URIs are all visible ASCII; anything else
+    // (spaces, controls, U+FFFD from broken percent-encoding) is malformed.
+    if (!/^[\x21-\x7e]+$/.test(value)) return problem(`${name} is malformed`);
+    params.set(name, value);
+  }
+  return { ok: true, params };
+}

@@ -1,0 +1,47 @@
+/**
+ * `spotify-session/server`: the token swap and refresh service for Spotify's mobile SDKs.
+ *
+ * `createTokenServer` is a fetch handler (Node, Deno, Bun, Workers). The Node-only pieces
+ * (`serveTokenServer`, `createRedisRateLimitStore`, `createPrometheusMetrics`) are separate
+ * modules; bundlers drop them when unused (the package has no side effects).
+ */
+export {
+  DEFAULT_REFRESH_TOKEN_MAX_AGE,
+  MAX_BODY_BYTES,
+  MAX_FIELD_BYTES,
+  type RateLimitOptions,
+  type TokenServerOptions,
+} from './_options.js';
+export {
+  Keyring,
+  type KeyringKey,
+  type SealOptions,
+  UnsealError,
+  type UnsealedToken,
+  type UnsealOptions,
+} from './keyring.js';
+export type {
+  RequestMetricLabels,
+  TokenServerMetrics,
+  UpstreamMetricLabels,
+} from './metrics.js';
+export {
+  closeOnSignals,
+  type RunningTokenServer,
+  type ServeTokenServerOptions,
+  serveTokenServer,
+} from './node.js';
+export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
+export {
+  createMemoryRateLimitStore,
+  type RateLimitDecision,
+  type RateLimiter,
+  type RateLimitStore,
+  type RateLimitStoreHealth,
+} from './rate-limit.js';
+export {
+  createRedisRateLimitStore,
+  type RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+} from './redis.js';
+export { createTokenServer, type ReadyState, type TokenServer } from './token-server.js';

@@ -1,0 +1,25 @@
+import { SpotifyError } from '../core/errors/index.js';
+
+/** The one message every unseal failure carries. */
+const UNSEAL_ERROR_MESSAGE = 'Invalid or expired refresh token';
+
+/**
+ * A sealed refresh token could not be opened.
+ *
+ * Thrown by {@link Keyring.unseal} for every failure alike — unknown or retired
+ * key id, a changed or missing byte, a token sealed for another client, a token
+ * older than `maxAge` or dated in the future, garbage, an empty or oversized
+ * string — always with the same fixed message and no `cause`. Telling the
+ * failures apart would give an attacker an oracle (which key ids exist, which
+ * prefix parses), so nothing about the input is revealed; a swap server maps it
+ * to `invalid_grant` and the app asks the user to log in again.
+ *
+ * Its `code` is `'INVALID_ARGUMENT'`: the sealed string passed in is unusable.
+ * Match it with `instanceof UnsealError`.
+ */
+export class UnsealError extends SpotifyError {
+  constructor() {
+    super('INVALID_ARGUMENT', UNSEAL_ERROR_MESSAGE);
+    this.name = 'UnsealError';
+  }
+}

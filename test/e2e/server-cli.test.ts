@@ -1,0 +1,226 @@
+/**
+ * `spotify-session serve` as a process (the compiled dist; `npm test` builds first):
+ * configuration problems exit 2 with one message each, the embedded default prints a
+ * walk-through whose commands work, and SIGTERM lets an in-flight request finish.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createEmulator, DEMO_APP, type EmulatorServer } from '../../src/emulator/index.js';
+import { Keyring } from '../../src/server/keyring.js';
+
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
+
+if (!existsSync(BIN))
+  throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`);
+
+interface Serve {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves once `predicate` holds for the output so far (checked on every chunk). */
+  waitFor: (predicate: () => boolean, what: string) => Promise<void>;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+
+function serve(env: Record<string, string>, args: string[] = []): Serve {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const waiter of waiters) waiter();
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    notify();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+    notify();
+  });
+  const waitFor = (predicate: () => boolean, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (predicate()) {
+          waiters.delete(check);
+          resolve();
+        }
+      };
+      waiters.add(check);
+      exited.then((code) =>
+        reject(new Error(`serve exited (${code}) before ${what}:\n${err}\n${out}`)),
+      );
+      check();
+    });
+  return { child, stdout: () => out, stderr: () => err, waitFor, exited };
+}
+
+function listeningUrl(s: Serve): string {
+  for (const line of s.stdout().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; url?: string };
+    if (entry.msg === 'listening' && entry.url !== undefined) return entry.url;
+  }
+  throw new Error('no "listening" line');
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+
+describe('configuration problems', () => {
+  it('production without settings: exit 2, one message per missing variable', async () => {
+    const s = serve({ NODE_ENV: 'production' });
+    expect(await s.exited).toBe(2);
+    const problems = s
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('  - '));
+    expect(problems.map((line) => line.slice(4).split(' ')[0])).toEqual([
+      'SPOTIFY_CLIENT_ID',
+      'SPOTIFY_CLIENT_SECRET',
+      'SPOTIFY_REDIRECT_URI',
+      'TOKEN_ENCRYPTION_KEYS',
+    ]);
+    expect(s.stdout()).toBe('');
+  });
+
+  it('bad values: exit 2, each named once, secrets never echoed', async () => {
+    const secret = 'do-not-print-this-secret';
+    const s = serve(
+      {
+        SPOTIFY_CLIENT_ID: 'id',
+        SPOTIFY_CLIENT_SECRET: secret,
+        SPOTIFY_REDIRECT_URI: 'http://localhost:8888/callback',
+        TOKEN_ENCRYPTION_KEYS: `k1:${secret}`,
+        REDIS_URL: 'localhost:6379',
+      },
+      ['--port', '99999'],
+    );
+    expect(await s.exited).toBe(2);
+    const problems = s
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('  - '));
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toContain('PORT must be a whole number from 0 to 65535');
+    expect(problems[1]).toMatch(/REDIS_URL/);
+    expect(problems[2]).toMatch(/SPOTIFY_REDIRECT_URI entry 1: .*localhost/);
+    expect(problems[3]).toMatch(/TOKEN_ENCRYPTION_KEYS entry 1/);
+    expect(s.stderr()).not.toContain(secret);
+  });
+
+  it('an unknown flag is a usage error: exit 2', async () => {
+    const s = serve({ NODE_ENV: 'production' }, ['--no-such-flag']);
+    expect(await s.exited).toBe(2);
+  });
+});
+
+describe('the embedded default', () => {
+  it('without credentials: a loud banner and a walk-through whose commands work', async () => {
+    const s = serve({ PORT: '0' });
+    await s.waitFor(() => s.stderr().includes('refresh_token=REFRESH_TOKEN'), 'the walk-through');
+    const banner = s.stderr();
+    expect(banner).toContain('DEMO MODE');
+    expect(banner).toContain('THROW-AWAY encryption key');
+    const urls = [...banner.matchAll(/curl [^\n]*?'(http[^']+)'/g)].map((m) => m[1] as string);
+    expect(urls).toHaveLength(3);
+    const [authorizeUrl, swapUrl, refreshUrl] = urls as [string, string, string];
+    expect(swapUrl).toMatch(/\/swap$/);
+    expect(refreshUrl).toMatch(/\/refresh$/);
+
+    // 1. the authorize URL redirects to the app with a code
+    const authorize = await fetch(authorizeUrl, { redirect: 'manual' });
+    expect(authorize.status).toBe(302);
+    const code = new URL(authorize.headers.get('location') as string).searchParams.get('code');
+    expect(code).toBeTruthy();
+    // 2. swap, as --data-urlencode 'code=CODE' sends it
+    const swap = await fetch(swapUrl, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ code: code as string }).toString(),
+    });
+    expect(swap.status).toBe(200);
+    const swapped = (await swap.json()) as { access_token: string; refresh_token: string };
+    expect(swapped.access_token).toBeTruthy();
+    // 3. refresh
+    const refresh = await fetch(refreshUrl, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ refresh_token: swapped.refresh_token }).toString(),
+    });
+    expect(refresh.status).toBe(200);
+    expect(((await refresh.json()) as { access_token: string }).access_token).toBeTruthy();
+
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    // The process's own output never carries what it handled.
+    const output = s.stdout() + s.stderr();
+    expect(output).toContain('"route":"/swap"');
+    for (const secret of [
+      code,
+      swapped.access_token,
+      swapped.refresh_token,
+      DEMO_APP.clientSecret,
+    ]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+});
+
+describe('SIGTERM', () => {
+  const emulator = createEmulator({ autoApprove: true });
+  let upstream: EmulatorServer;
+  beforeAll(async () => {
+    upstream = await emulator.listen({ port: 0 });
+  });
+  afterAll(() => upstream?.close());
+
+  it('drains: the in-flight swap completes with 200, then the process exits 0', async () => {
+    const s = serve({
+      NODE_ENV: 'production',
+      PORT: '0',
+      SPOTIFY_CLIENT_ID: DEMO_APP.clientId,
+      SPOTIFY_CLIENT_SECRET: DEMO_APP.clientSecret,
+      SPOTIFY_REDIRECT_URI: 'spotify-session-demo://callback',
+      SPOTIFY_ACCOUNTS_URL: upstream.url,
+      TOKEN_ENCRYPTION_KEYS: Keyring.generateKeyString(),
+    });
+    await s.waitFor(() => s.stdout().includes('"msg":"listening"'), 'listening');
+    const url = listeningUrl(s);
+    const authorize = new URL('/authorize', upstream.url);
+    authorize.search = new URLSearchParams({
+      client_id: DEMO_APP.clientId,
+      response_type: 'code',
+      redirect_uri: 'spotify-session-demo://callback',
+    }).toString();
+    const redirect = await fetch(authorize, { redirect: 'manual' });
+    const code = new URL(redirect.headers.get('location') as string).searchParams.get('code');
+
+    emulator.setFault({ endpoint: '/api/token', type: 'latency', latencyMs: 600, count: 1 });
+    const before = emulator.stats().requests['POST /api/token'] ?? 0;
+    const inFlight = fetch(`${url}/swap`, { method: 'POST', headers: FORM, body: `code=${code}` });
+    while ((emulator.stats().requests['POST /api/token'] ?? 0) === before) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    s.child.kill('SIGTERM');
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { access_token?: string }).access_token).toBeTruthy();
+    expect(await s.exited).toBe(0);
+    expect(s.stderr()).toContain('SIGTERM');
+  });
+});
