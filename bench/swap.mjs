@@ -26,6 +26,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { serve } from '@hono/node-server';
 import { createEmulator, DEMO_APP } from '../dist/emulator/index.js';
 import * as server from '../dist/server/index.js';
+import * as serverNode from '../dist/server/node.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:8888/callback';
 
@@ -237,7 +238,7 @@ async function serveInThread({ role, rotation, accountsUrl }) {
   } else {
     // createTokenServer (dist/server) behind its Node adapter, serveTokenServer, as
     // `spotify-session serve` runs it: Prometheus metrics on, logs off.
-    running = await server.serveTokenServer({
+    running = await serverNode.serveTokenServer({
       clientId: DEMO_APP.clientId,
       clientSecret: DEMO_APP.clientSecret,
       redirectUris: [REDIRECT_URI],

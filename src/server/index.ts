@@ -1,9 +1,9 @@
 /**
  * `spotify-session/server`: the token swap and refresh service for Spotify's mobile SDKs.
  *
- * `createTokenServer` is a fetch handler (Node, Deno, Bun, Workers). The Node-only pieces
- * (`serveTokenServer`, `createRedisRateLimitStore`, `createPrometheusMetrics`) are separate
- * modules; bundlers drop them when unused (the package has no side effects).
+ * `createTokenServer` is a fetch handler (Node, Deno, Bun, Workers): nothing exported here
+ * imports a Node module. The Node-only pieces (`serveTokenServer`, `closeOnSignals`,
+ * `createRedisRateLimitStore`, `createPrometheusMetrics`) live in `spotify-session/server/node`.
  */
 export {
   DEFAULT_REFRESH_TOKEN_MAX_AGE,
@@ -26,22 +26,10 @@ export type {
   UpstreamMetricLabels,
 } from './metrics.js';
 export {
-  closeOnSignals,
-  type RunningTokenServer,
-  type ServeTokenServerOptions,
-  serveTokenServer,
-} from './node.js';
-export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
-export {
   createMemoryRateLimitStore,
   type RateLimitDecision,
   type RateLimiter,
   type RateLimitStore,
   type RateLimitStoreHealth,
 } from './rate-limit.js';
-export {
-  createRedisRateLimitStore,
-  type RedisRateLimitStore,
-  type RedisRateLimitStoreOptions,
-} from './redis.js';
 export { createTokenServer, type ReadyState, type TokenServer } from './token-server.js';

@@ -11,6 +11,13 @@ import { createPrometheusMetrics } from './prometheus.js';
 import { createRedisRateLimitStore } from './redis.js';
 import { createTokenServer, type TokenServer } from './token-server.js';
 
+export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
+export {
+  createRedisRateLimitStore,
+  type RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+} from './redis.js';
+
 /** Options of {@link serveTokenServer}: the token server's, plus where to listen. */
 export interface ServeTokenServerOptions extends TokenServerOptions {
   /**

@@ -44,3 +44,13 @@ describe('the handler path runs on Workers, Deno and Bun', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('the spotify-session/server entry runs on Workers, Deno and Bun', () => {
+  it('index.ts reaches nothing Node-only (those pieces live in spotify-session/server/node)', () => {
+    const graph = importGraph(join(here, 'index.ts'));
+    const offenders = [...graph].flatMap(([file, specifiers]) =>
+      specifiers.filter((s) => NODE_ONLY.some((p) => p.test(s))).map((s) => `${file}: ${s}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
