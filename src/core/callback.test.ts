@@ -1,7 +1,14 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { constantTimeEqual } from './_constant-time.js';
 import { getCodeFromCallback } from './callback.js';
 import { AuthorizationError, InvalidArgumentError } from './errors/index.js';
+
+// A spy around the real comparison, to prove the state check goes through it.
+vi.mock('./_constant-time.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('./_constant-time.js')>();
+  return { constantTimeEqual: vi.fn(actual.constantTimeEqual) };
+});
 
 function reasonOf(run: () => unknown): string {
   try {
@@ -60,15 +67,23 @@ describe('getCodeFromCallback', () => {
     expect(reasonOf(() => getCodeFromCallback(`?error=access_denied&state=${state}`, state))).toBe(
       'access_denied',
     );
-    try {
+    expect(() =>
       getCodeFromCallback(
         `?error=invalid_scope&error_description=bad%20scope&state=${state}`,
         state,
-      );
-    } catch (error) {
-      expect((error as AuthorizationError).reason).toBe('invalid_scope');
-      expect((error as AuthorizationError).errorDescription).toBe('bad scope');
-    }
+      ),
+    ).toThrow(expect.objectContaining({ reason: 'invalid_scope', errorDescription: 'bad scope' }));
+  });
+
+  it('compares the state with the constant-time comparison', () => {
+    vi.mocked(constantTimeEqual).mockClear();
+    expect(getCodeFromCallback(`?code=abc&state=${state}`, state)).toBe('abc');
+    expect(constantTimeEqual).toHaveBeenCalledWith(state, state);
+    expect(reasonOf(() => getCodeFromCallback('?code=abc&state=forged', state))).toBe(
+      'state_mismatch',
+    );
+    expect(constantTimeEqual).toHaveBeenLastCalledWith('forged', state);
+    expect(constantTimeEqual).toHaveBeenCalledTimes(2);
   });
 
   it('reports a missing code, and refuses duplicated parameters', () => {
@@ -103,10 +118,14 @@ describe('getCodeFromCallback', () => {
         },
       ),
     );
-    try {
-      getCodeFromCallback('?code=SECRETCODE&state=SECRETSTATE', 'SECRETOTHER');
-    } catch (error) {
-      expect((error as Error).message).not.toMatch(/SECRET/);
+    for (const input of [
+      '?code=SECRETCODE&state=SECRETSTATE',
+      '?code=SECRETCODE&state=SECRETSTATE&state=SECRETSTATE',
+      '?error=access_denied&state=SECRETSTATE',
+    ]) {
+      expect(() => getCodeFromCallback(input, 'SECRETOTHER')).toThrow(
+        expect.objectContaining({ message: expect.not.stringMatching(/SECRET/) }),
+      );
     }
   });
 });
