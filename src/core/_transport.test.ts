@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDeadline, parseRetryAfter, readLimitedText } from './_transport.js';
+import { createDeadline, parseRetryAfter, readLimitedText, untilSignal } from './_transport.js';
 
 const NOW = Date.UTC(2026, 10, 22, 4, 0, 0);
 
@@ -90,4 +90,26 @@ describe('createDeadline', () => {
       },
     );
   }
+});
+
+describe('untilSignal', () => {
+  it('rejects at once for an aborted signal, and still handles the late rejection', async () => {
+    let fail: (error: unknown) => void = () => {};
+    const work = new Promise((_resolve, reject) => {
+      fail = reject;
+    });
+    await expect(untilSignal(work, AbortSignal.abort('gone'))).rejects.toBe('gone');
+    // Vitest fails the run on an unhandled rejection: this one must be handled.
+    fail(new Error('late'));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+
+  it('maps the abort with onAbort and passes the outcome through otherwise', async () => {
+    const controller = new AbortController();
+    const pending = untilSignal(new Promise(() => {}), controller.signal, () => 'mapped');
+    controller.abort();
+    await expect(pending).rejects.toBe('mapped');
+    await expect(untilSignal(Promise.resolve(1), new AbortController().signal)).resolves.toBe(1);
+    await expect(untilSignal(Promise.reject(new Error('x')), undefined)).rejects.toThrow('x');
+  });
 });

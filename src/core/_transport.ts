@@ -152,25 +152,31 @@ function jsonResponse(status: number, body: Record<string, unknown>): Response {
 }
 
 /**
- * Settles with `promise`, or rejects with the signal's reason once it aborts,
- * so the timeout holds even with a custom `fetch` that ignores `signal`.
+ * Settles with `promise`, or rejects with `onAbort(signal)` (default: the
+ * signal's reason) once `signal` aborts, so a timeout or a caller's abort ends
+ * the wait even when the work behind `promise` ignores the signal.
  */
-function untilSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function untilSignal<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  onAbort: (signal: AbortSignal) => unknown = (aborted) => aborted.reason,
+): Promise<T> {
   if (signal === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const abort = () => reject(onAbort(signal));
+    // Handlers go on first, so a later rejection of `promise` is never unhandled.
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', abort);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', abort);
         reject(error);
       },
     );
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
   });
 }
 
@@ -278,7 +284,7 @@ export function toSpotifyError(error: unknown, context: FailureContext): unknown
     return new AbortedError({ cause: context.callerSignal.reason });
   }
   if (context.deadline.timedOut()) {
-    return new TimeoutError(context.timeoutMs);
+    return new TimeoutError(context.timeoutMs, { cause: context.deadline.signal.reason });
   }
   if (context.record.status !== undefined) {
     const reason = error instanceof Error ? error.message : 'unknown reason';

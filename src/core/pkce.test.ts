@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError } from './errors/index.js';
 import {
   generateCodeChallenge,
@@ -62,5 +62,22 @@ describe('PKCE', () => {
     const a = generateState();
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(generateState()).not.toBe(a);
+  });
+
+  it('draws its randomness from crypto.getRandomValues, never Math.random', () => {
+    const mathRandom = vi.spyOn(Math, 'random');
+    const csprng = vi.spyOn(crypto, 'getRandomValues').mockImplementation((array) => {
+      (array as Uint8Array).fill(0);
+      return array;
+    });
+    try {
+      expect(generateState()).toBe('A'.repeat(43));
+      expect(generateCodeVerifier(43)).toBe('A'.repeat(43));
+      expect(csprng).toHaveBeenCalledTimes(2);
+      expect(mathRandom).not.toHaveBeenCalled();
+    } finally {
+      csprng.mockRestore();
+      mathRandom.mockRestore();
+    }
   });
 });

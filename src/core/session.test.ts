@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AbortedError,
   ConfigurationError,
@@ -93,12 +93,26 @@ describe('Session construction', () => {
   it('refuses unusable options with ConfigurationError naming the option', () => {
     const cases: Array<[Partial<SessionOptions>, string]> = [
       [{ clientId: '' }, 'clientId'],
+      [{ clientId: '   ' }, 'clientId'],
+      [{ clientId: 42 as unknown as string }, 'clientId'],
+      [{ clientId: undefined as unknown as string }, 'clientId'],
       [{ clientSecret: '' }, 'clientSecret'],
+      [{ clientSecret: 42 as unknown as string }, 'clientSecret'],
       [{ redirectUri: 'http://localhost:8888/callback' }, 'redirectUri'],
+      [{ redirectUri: '' }, 'redirectUri'],
+      [{ redirectUri: 42 as unknown as string }, 'redirectUri'],
       [{ accountsUrl: 'http://accounts.example.com' }, 'accountsUrl'],
+      [{ accountsUrl: '' }, 'accountsUrl'],
       [{ timeout: 0 }, 'timeout'],
+      [{ timeout: -1 }, 'timeout'],
       [{ timeout: 1.5 }, 'timeout'],
+      [{ timeout: Number.NaN }, 'timeout'],
+      [{ timeout: Number.POSITIVE_INFINITY }, 'timeout'],
+      [{ timeout: 2 ** 31 }, 'timeout'],
+      [{ timeout: '1000' as unknown as number }, 'timeout'],
       [{ fetch: 'nope' as unknown as typeof fetch }, 'fetch'],
+      [{ now: 1 as unknown as () => number }, 'now'],
+      [{ onTokens: {} as unknown as () => void }, 'onTokens'],
     ];
     for (const [options, option] of cases) {
       try {
@@ -107,7 +121,17 @@ describe('Session construction', () => {
       } catch (error) {
         expect(error).toBeInstanceOf(ConfigurationError);
         expect((error as ConfigurationError).option).toBe(option);
+        // The message names the option ("redirectUri" or "redirect URI"), so the fix is obvious.
+        expect((error as Error).message.toLowerCase().replace(/ /g, '')).toContain(
+          option.toLowerCase(),
+        );
+        expect((error as ConfigurationError).code).toBe('INVALID_CONFIGURATION');
       }
+    }
+    for (const options of [undefined, null, 'client-id']) {
+      expect(() => new Session(options as unknown as SessionOptions)).toThrow(
+        expect.objectContaining({ option: 'options', message: expect.stringMatching(/clientId/) }),
+      );
     }
   });
 
@@ -575,6 +599,10 @@ describe('single-flight refresh', () => {
 describe('onTokens', () => {
   it('is awaited before the method resolves, and sees the new tokens first', async () => {
     const order: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const { fetch } = stub(json(TOKENS));
     const s = session({
       fetch,
@@ -582,11 +610,16 @@ describe('onTokens', () => {
         order.push(`onTokens start ${tokens.refreshToken} ${event.grant}`);
         // The Session does not hand out the new access token before it is persisted.
         order.push(`during: ${s.getAccessToken()}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await gate;
         order.push('onTokens end');
       },
     });
-    await s.requestAccessToken('C').then(() => order.push('resolved'));
+    const pending = s.requestAccessToken('C').then(() => order.push('resolved'));
+    await vi.waitFor(() => expect(order).toContain('during: undefined'));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(order).not.toContain('resolved');
+    release();
+    await pending;
     expect(order).toEqual([
       'onTokens start REFRESH-1 authorization_code',
       'during: undefined',

@@ -24,6 +24,7 @@ import {
   type Grant,
   type TransportRecord,
   toSpotifyError,
+  untilSignal,
 } from './_transport.js';
 import { validateAccountsUrl, validateRedirectUri } from './_urls.js';
 import { type CallbackInput, getCodeFromCallback } from './callback.js';
@@ -296,21 +297,7 @@ function spotifyBasicAuth(clientSecret: string): ClientAuth {
 
 /** Rejects with `AbortedError` when `signal` fires before `promise` settles. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortedError({ cause: signal.reason }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortedError({ cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return untilSignal(promise, signal, (aborted) => new AbortedError({ cause: aborted.reason }));
 }
 
 /**

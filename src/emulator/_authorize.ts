@@ -8,7 +8,7 @@ import { parseScopes } from './_scopes.js';
 import type { EmulatorState } from './_state.js';
 
 /** Cookie naming the browser's emulator login, so an earlier approval can skip the page. */
-export const SESSION_COOKIE = 'spotify_emulator_session';
+const SESSION_COOKIE = 'spotify_emulator_session';
 
 const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_FORM_BYTES = 8 * 1024;

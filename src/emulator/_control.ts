@@ -59,8 +59,7 @@ export function registerControl(app: Hono, state: EmulatorState): void {
   app.post(`${CONTROL_PREFIX}/clock`, async (c) => {
     const body = await readBody(c, ClockSchema);
     if (body instanceof Response) return body;
-    state.clockOffsetMs += Math.round(body.value.advance * 1000);
-    return c.json({ now: state.now() });
+    return c.json({ now: state.advanceClock(body.value.advance) });
   });
 
   app.get(`${CONTROL_PREFIX}/faults`, (c) => c.json({ faults: state.faults.list() }));

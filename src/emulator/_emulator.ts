@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { registerAuthorize } from './_authorize.js';
 import { errorPage, PAGE_HEADERS } from './_consent-page.js';
 import { CONTROL_PREFIX, registerControl } from './_control.js';
@@ -12,7 +13,7 @@ import {
 import { type EmulatorServer, type ListenOptions, listenOn } from './_listen.js';
 import { type EmulatorOptions, type ResolvedOptions, resolveOptions } from './_options.js';
 import { type AccessTokenInfo, EmulatorState, type EmulatorStats } from './_state.js';
-import { registerToken } from './_token.js';
+import { registerToken, TOKEN_CORS, TOKEN_PATH } from './_token.js';
 
 /** A local Spotify Accounts service. */
 export interface Emulator {
@@ -52,10 +53,20 @@ function sleep(ms: number): Promise<void> {
 function buildApp(options: ResolvedOptions, state: EmulatorState): Hono {
   const app = new Hono();
 
+  const isControl = (path: string) =>
+    path === CONTROL_PREFIX || path.startsWith(`${CONTROL_PREFIX}/`);
+
+  // Stats count every Spotify-shaped request, CORS preflights and refused ones included.
+  app.use('*', async (c, next) => {
+    if (!isControl(c.req.path)) state.countRequest(c.req.method, c.req.path);
+    return next();
+  });
+  // Before the faults, so a faulted answer still carries CORS headers (a browser
+  // could not read a 429 otherwise) and a preflight never uses up a fault.
+  app.use(TOKEN_PATH, cors(TOKEN_CORS));
   app.use('*', async (c, next) => {
     const path = c.req.path;
-    if (path === CONTROL_PREFIX || path.startsWith(`${CONTROL_PREFIX}/`)) return next();
-    state.countRequest(c.req.method, path);
+    if (isControl(path)) return next();
     const decision = state.faults.decide(path);
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
     if (decision.terminal?.type === 'drop') throw new EmulatorDroppedConnection();
@@ -82,6 +93,8 @@ function buildApp(options: ResolvedOptions, state: EmulatorState): Hono {
 /**
  * Creates a local Spotify Accounts service (`GET /authorize`, `POST /api/token`)
  * following Spotify's documented behaviour, plus a `/__emulator/*` control API.
+ * `/api/token` answers CORS (any origin, with its `OPTIONS` preflight) so browser
+ * PKCE apps can call it directly, as they call Spotify's.
  * Throws a `TypeError` for options Spotify itself would refuse.
  */
 export function createEmulator(options?: EmulatorOptions): Emulator {
@@ -100,8 +113,7 @@ export function createEmulator(options?: EmulatorOptions): Emulator {
     advanceClock(seconds) {
       if (!Number.isFinite(seconds) || seconds < 0)
         throw new TypeError('advanceClock: seconds must be a finite number >= 0');
-      state.clockOffsetMs += Math.round(seconds * 1000);
-      return state.now();
+      return state.advanceClock(seconds);
     },
     now: () => state.now(),
     revokeRefreshToken: (refreshToken) => state.revokeRefreshToken(refreshToken),

@@ -41,7 +41,7 @@ export interface ActiveFault extends EmulatorFault {
 const MAX_LATENCY_MS = 120_000;
 
 /** valibot schema of {@link EmulatorFault}; unknown fields are refused so typos show. */
-export const FaultSchema = v.pipe(
+const FaultSchema = v.pipe(
   v.strictObject({
     endpoint: v.picklist(
       ['/authorize', '/api/token', '*'],

@@ -62,7 +62,7 @@ export interface EmulatorStats {
 /** Every piece of mutable state of one emulator; `reset()` forgets it all. */
 export class EmulatorState {
   readonly faults = new FaultTable();
-  clockOffsetMs = 0;
+  #clockOffsetMs = 0;
   readonly codes = new Map<string, CodeRecord>();
   readonly refreshTokens = new Map<string, RefreshTokenRecord>();
   readonly accessTokens = new Map<string, AccessTokenInfo>();
@@ -78,7 +78,13 @@ export class EmulatorState {
 
   /** The emulator's clock in ms: the configured clock plus every advance. */
   now(): number {
-    return this.options.now() + this.clockOffsetMs;
+    return this.options.now() + this.#clockOffsetMs;
+  }
+
+  /** Moves the clock forward by `seconds` (>= 0, checked by the caller); returns the new time. */
+  advanceClock(seconds: number): number {
+    this.#clockOffsetMs += Math.round(seconds * 1000);
+    return this.now();
   }
 
   countRequest(method: string, path: string): void {
@@ -147,7 +153,7 @@ export class EmulatorState {
 
   reset(): void {
     this.faults.clear();
-    this.clockOffsetMs = 0;
+    this.#clockOffsetMs = 0;
     this.codes.clear();
     this.refreshTokens.clear();
     this.accessTokens.clear();

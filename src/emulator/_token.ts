@@ -1,7 +1,24 @@
 import type { Context, Hono } from 'hono';
+import type { cors } from 'hono/cors';
 import { constantTimeEqual, sha256Base64url } from './_crypto.js';
 import type { EmulatorApp, ResolvedOptions } from './_options.js';
 import type { EmulatorState } from './_state.js';
+
+/** Path of the token endpoint. */
+export const TOKEN_PATH = '/api/token';
+
+/**
+ * CORS of the token endpoint: Spotify lets browser PKCE apps call `/api/token`
+ * directly. Any origin, no cookies; `Authorization` is allowed for the
+ * preflight a Basic-authenticated request needs; `Retry-After` is readable.
+ */
+export const TOKEN_CORS: NonNullable<Parameters<typeof cors>[0]> = {
+  origin: '*',
+  allowMethods: ['POST'],
+  allowHeaders: ['Authorization', 'Content-Type'],
+  exposeHeaders: ['Retry-After'],
+  maxAge: 600,
+};
 
 const MAX_BODY_BYTES = 16 * 1024;
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -70,10 +87,10 @@ function parseBasic(header: string | undefined): ClientCredentials | undefined |
 
 /** `POST /api/token` (accounts.md §3). */
 export function registerToken(app: Hono, options: ResolvedOptions, state: EmulatorState): void {
-  app.post('/api/token', async (c) => handleToken(c, options, state));
-  app.all('/api/token', () => {
+  app.post(TOKEN_PATH, async (c) => handleToken(c, options, state));
+  app.all(TOKEN_PATH, () => {
     const response = unexpectedStatus(405);
-    response.headers.set('Allow', 'POST');
+    response.headers.set('Allow', 'POST, OPTIONS');
     return response;
   });
 }

@@ -221,11 +221,13 @@ describe('errors redirected to the app', () => {
     expect(answer.body.scope).toBe(scopes.join(' '));
   });
 
-  test('scopes separated by + in the URL', async () => {
-    const url = `${authorizeUrl(autoServer.url)}&scope=user-read-email+user-read-private`;
-    const code = locationOf(await fetch(url, { redirect: 'manual' })).searchParams.get('code');
-    const answer = await exchange(autoServer.url, code ?? '');
-    expect(answer.body.scope).toBe('user-read-email user-read-private');
+  test('scopes separated by + or %20 in the URL', async () => {
+    for (const separator of ['+', '%20']) {
+      const url = `${authorizeUrl(autoServer.url)}&scope=user-read-email${separator}user-read-private`;
+      const code = locationOf(await fetch(url, { redirect: 'manual' })).searchParams.get('code');
+      const answer = await exchange(autoServer.url, code ?? '');
+      expect(answer.body.scope).toBe('user-read-email user-read-private');
+    }
   });
 
   test('state is echoed byte for byte; no state, no state parameter', async () => {

@@ -140,10 +140,83 @@ describe('request shape', () => {
     expect(answer.body.error).toBe('invalid_request');
   });
 
-  test('GET → 405 with Allow: POST', async () => {
+  test('GET → 405 with Allow: POST, OPTIONS', async () => {
     const response = await fetch(`${url}/api/token`);
     expect(response.status).toBe(405);
-    expect(response.headers.get('Allow')).toBe('POST');
+    expect(response.headers.get('Allow')).toBe('POST, OPTIONS');
+  });
+});
+
+describe('CORS (browser PKCE apps call /api/token directly)', () => {
+  const ORIGIN = 'http://127.0.0.1:3000';
+
+  test('the preflight allows POST with Authorization and Content-Type from any origin', async () => {
+    const response = await fetch(`${url}/api/token`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe('');
+    expect(response.headers.get('Access-Control-Allow-Origin')).toBe('*');
+    expect(response.headers.get('Access-Control-Allow-Methods')).toBe('POST');
+    expect(response.headers.get('Access-Control-Allow-Headers')).toBe('Authorization,Content-Type');
+    expect(response.headers.get('Access-Control-Max-Age')).toBe('600');
+    expect(response.headers.get('Access-Control-Allow-Credentials')).toBeNull();
+  });
+
+  test('successes and OAuth errors carry Access-Control-Allow-Origin and expose Retry-After', async () => {
+    const success = await fetch(`${url}/api/token`, {
+      method: 'POST',
+      headers: {
+        Origin: ORIGIN,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: basic(CLIENT_ID, CLIENT_SECRET),
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const failure = await fetch(`${url}/api/token`, {
+      method: 'POST',
+      headers: { Origin: ORIGIN, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    for (const [response, status] of [
+      [success, 200],
+      [failure, 415],
+    ] as const) {
+      expect(response.status).toBe(status);
+      expect(response.headers.get('Access-Control-Allow-Origin')).toBe('*');
+      expect(response.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After');
+      expect(response.headers.get('Content-Type')).toMatch(/^application\/json/);
+    }
+  });
+
+  test('a faulted 429 carries CORS headers, and a preflight neither uses up nor meets a fault', async () => {
+    const { emulator: e, url: u } = await start();
+    e.setFault({ endpoint: '/api/token', type: 'status', status: 429, retryAfter: 3, count: 1 });
+    const preflight = await fetch(`${u}/api/token`, {
+      method: 'OPTIONS',
+      headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    const limited = await token(u, { grant_type: 'client_credentials' }, confidential);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('Retry-After')).toBe('3');
+    expect(limited.headers.get('Access-Control-Allow-Origin')).toBe('*');
+    expect(limited.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After');
+    expect(e.stats().requests).toEqual({ 'OPTIONS /api/token': 1, 'POST /api/token': 1 });
+  });
+
+  test('/authorize (a top-level navigation) and the control API send no CORS headers', async () => {
+    const authorized = await fetch(`${url}/authorize?client_id=nobody`, {
+      headers: { Origin: ORIGIN },
+    });
+    expect(authorized.headers.get('Access-Control-Allow-Origin')).toBeNull();
+    const stats = await fetch(`${url}/__emulator/stats`, { headers: { Origin: ORIGIN } });
+    expect(stats.headers.get('Access-Control-Allow-Origin')).toBeNull();
   });
 });
 
@@ -453,6 +526,18 @@ describe('refresh token grant', () => {
     const { refresh_token } = (await pkceExchange(url, code, verifier)).body;
     const answer = await refresh(url, String(refresh_token), 'pkce');
     expect(answer.status).toBe(200);
+  });
+
+  test('a PKCE refresh without client_id (the PHP library bug) → invalid_client "Invalid client"', async () => {
+    const { code, verifier } = await pkceCode(url);
+    const { refresh_token } = (await pkceExchange(url, code, verifier)).body;
+    const answer = await token(url, {
+      grant_type: 'refresh_token',
+      refresh_token: String(refresh_token),
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ error: 'invalid_client', error_description: 'Invalid client' });
+    expect((await refresh(url, String(refresh_token), 'pkce')).status).toBe(200);
   });
 
   test('a confidential refresh token without a secret → invalid_client', async () => {

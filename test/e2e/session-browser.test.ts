@@ -2,11 +2,10 @@
  * The PKCE flow inside headless Chromium, with the real built module
  * (`dist/core/*.js` plus oauth4webapi's browser build, through an import map).
  *
- * The page is served from a tiny static server on 127.0.0.1:0 that also
- * forwards `/authorize` and `/api/token` to the emulator, so the page and the
- * Accounts endpoints share one origin. Real Spotify answers CORS on
- * `/api/token` for PKCE single-page apps; the emulator does not (yet), and a
- * same-origin proxy keeps this test about the Session rather than about CORS.
+ * The page is served from a tiny static server on 127.0.0.1:0 and talks to the
+ * emulator, on another port (another origin), exactly as a single-page app
+ * talks to Spotify: `/authorize` is a top-level navigation, and `/api/token`
+ * is called cross-origin with `fetch`, which the emulator's CORS allows.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -42,36 +41,17 @@ const PAGE = `<!doctype html>
 <body>spotify-session</body>
 </html>`;
 
-const FORWARDED_REQUEST_HEADERS = ['content-type', 'authorization', 'accept'];
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'location', 'retry-after', 'cache-control'];
-
-/** Serves the page and the built modules, and forwards the Accounts paths to `upstream`. */
-async function startPageServer(upstream: string): Promise<{ url: string; server: Server }> {
+/** Serves the page and the built modules; counts any request for an Accounts path (there must be none). */
+async function startPageServer(): Promise<{
+  url: string;
+  server: Server;
+  accountsHits: () => number;
+}> {
+  let accountsHits = 0;
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://page.invalid');
-      if (url.pathname === '/authorize' || url.pathname === '/api/token') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-        const headers = new Headers();
-        for (const name of FORWARDED_REQUEST_HEADERS) {
-          const value = req.headers[name];
-          if (typeof value === 'string') headers.set(name, value);
-        }
-        const answer = await fetch(`${upstream}${url.pathname}${url.search}`, {
-          method: req.method ?? 'GET',
-          headers,
-          redirect: 'manual',
-          ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
-        });
-        res.statusCode = answer.status;
-        for (const name of FORWARDED_RESPONSE_HEADERS) {
-          const value = answer.headers.get(name);
-          if (value !== null) res.setHeader(name, value);
-        }
-        res.end(Buffer.from(await answer.arrayBuffer()));
-        return;
-      }
+      if (url.pathname === '/authorize' || url.pathname.startsWith('/api/')) accountsHits++;
       if (url.pathname === '/' || url.pathname === '/callback') {
         res.setHeader('content-type', 'text/html; charset=utf-8');
         res.end(PAGE);
@@ -100,7 +80,7 @@ async function startPageServer(upstream: string): Promise<{ url: string; server:
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, server };
+  return { url: `http://127.0.0.1:${port}`, server, accountsHits: () => accountsHits };
 }
 
 interface PageResult {
@@ -109,13 +89,15 @@ interface PageResult {
   exchanged: { accessToken: string; refreshToken?: string; scope: string[]; tokenType: string };
   refreshed: { accessToken: string; refreshToken?: string };
   stored: { accessToken?: string; refreshToken?: string; expiresAt?: number; scope?: string[] };
-  requests: Array<{ authorization: string | null; body: string }>;
+  requests: Array<{ url: string; authorization: string | null; body: string }>;
 }
+
+type Lib = typeof import('../../src/core/index.js');
 
 describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the emulator)', () => {
   let emulator: Emulator;
   let accounts: EmulatorServer;
-  let page: { url: string; server: Server };
+  let page: Awaited<ReturnType<typeof startPageServer>>;
   let browser: Browser;
 
   beforeAll(async () => {
@@ -126,7 +108,7 @@ describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the em
     }
     emulator = createEmulator({ autoApprove: true, rotation: 'pkce' });
     accounts = await emulator.listen({ port: 0, host: '127.0.0.1' });
-    page = await startPageServer(accounts.url);
+    page = await startPageServer();
     browser = await launchChromium();
   });
 
@@ -140,22 +122,22 @@ describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the em
     await accounts?.close();
   });
 
-  it('runs authorize → callback → code exchange → refresh in the page', async () => {
+  it('runs authorize → callback → code exchange → refresh in the page, cross-origin', async () => {
     const context = await browser.newContext();
     try {
       const tab = await context.newPage();
       await tab.goto(`${page.url}/`);
       await tab.waitForSelector('body[data-ready="true"]');
+      const args = { clientId: DEMO_APP.clientId, accountsUrl: accounts.url };
+      expect(new URL(args.accountsUrl).origin).not.toBe(new URL(page.url).origin);
 
       // Step 1, in the page: verifier, challenge, state, authorize URL; then leave for Spotify.
-      const authorizeUrl = await tab.evaluate(async (clientId) => {
-        const { Session } = (
-          window as unknown as { spotifySession: typeof import('../../src/core/index.js') }
-        ).spotifySession;
+      const authorizeUrl = await tab.evaluate(async ({ clientId, accountsUrl }) => {
+        const { Session } = (window as unknown as { spotifySession: Lib }).spotifySession;
         const session = new Session({
           clientId,
           redirectUri: `${location.origin}/callback`,
-          accountsUrl: location.origin,
+          accountsUrl,
         });
         const verifier = Session.generateCodeVerifier();
         const state = Session.generateState();
@@ -168,10 +150,11 @@ describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the em
           state,
           codeChallenge,
         });
-      }, DEMO_APP.clientId);
+      }, args);
+      expect(authorizeUrl.startsWith(`${accounts.url}/authorize?`)).toBe(true);
       expect(new URL(authorizeUrl).searchParams.get('code_challenge_method')).toBe('S256');
 
-      // The emulator approves at once and redirects back to the page.
+      // A top-level navigation to the emulator, which approves at once and redirects back.
       await Promise.all([
         tab.waitForURL((url) => url.pathname === '/callback'),
         tab.goto(authorizeUrl),
@@ -179,18 +162,17 @@ describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the em
       await tab.waitForSelector('body[data-ready="true"]');
       expect(new URL(tab.url()).searchParams.get('code')).toEqual(expect.any(String));
 
-      // Step 2, in the page: read the callback, exchange the code, refresh.
-      const result: PageResult = await tab.evaluate(async (clientId) => {
-        const { Session } = (
-          window as unknown as { spotifySession: typeof import('../../src/core/index.js') }
-        ).spotifySession;
-        const requests: Array<{ authorization: string | null; body: string }> = [];
+      // Step 2, in the page: read the callback, exchange the code, refresh — fetch straight to the emulator.
+      const result: PageResult = await tab.evaluate(async ({ clientId, accountsUrl }) => {
+        const { Session } = (window as unknown as { spotifySession: Lib }).spotifySession;
+        const requests: PageResult['requests'] = [];
         const session = new Session({
           clientId,
           redirectUri: `${location.origin}/callback`,
-          accountsUrl: location.origin,
+          accountsUrl,
           fetch: (input, init) => {
             requests.push({
+              url: String(input),
               authorization: new Headers(init.headers).get('authorization'),
               body: String(init.body),
             });
@@ -204,6 +186,7 @@ describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the em
         const verifier = sessionStorage.getItem('verifier') ?? '';
         const exchanged = await session.requestAccessToken(code, verifier);
         const refreshed = await session.refreshAccessToken();
+        sessionStorage.setItem('tokens', JSON.stringify(session));
         history.replaceState(null, '', '/');
         return {
           verifierLength: verifier.length,
@@ -213,7 +196,7 @@ describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the em
           stored: session.toJSON(),
           requests,
         };
-      }, DEMO_APP.clientId);
+      }, args);
 
       expect(result.verifierLength).toBe(64);
       expect(result.challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -226,15 +209,60 @@ describe.skipIf(skipWithoutChromium())('Session in Chromium (PKCE against the em
       expect(result.stored.refreshToken).toBe(result.refreshed.refreshToken);
       expect(result.stored.accessToken).toBe(result.refreshed.accessToken);
       expect(emulator.lookupAccessToken(result.refreshed.accessToken)).toBeDefined();
-      // A public client: no Basic, client_id in the body on both requests.
+      // A public client: no Basic, client_id in the body on both requests, sent to the emulator's origin.
       expect(result.requests).toHaveLength(2);
       for (const request of result.requests) {
+        expect(request.url).toBe(`${accounts.url}/api/token`);
         expect(request.authorization).toBeNull();
         expect(new URLSearchParams(request.body).get('client_id')).toBe(DEMO_APP.clientId);
       }
       expect(new URLSearchParams(result.requests[0]?.body).get('code_verifier')).toEqual(
         expect.any(String),
       );
+
+      // Step 3: a rate-limited refresh is readable cross-origin (status and Retry-After),
+      // and a request with an Authorization header passes the CORS preflight.
+      emulator.setFault({
+        endpoint: '/api/token',
+        type: 'status',
+        status: 429,
+        retryAfter: 9,
+        count: 1,
+      });
+      const basic = `Basic ${Buffer.from(`${DEMO_APP.clientId}:${DEMO_APP.clientSecret}`).toString('base64')}`;
+      const step3 = await tab.evaluate(
+        async ({ clientId, accountsUrl, authorization }) => {
+          const { Session } = (window as unknown as { spotifySession: Lib }).spotifySession;
+          const session = Session.fromJSON(
+            { clientId, accountsUrl },
+            sessionStorage.getItem('tokens') ?? '{}',
+          );
+          const limited = await session.refreshAccessToken().then(
+            () => undefined,
+            (error: { name: string; retryAfter?: number }) => ({
+              name: error.name,
+              retryAfter: error.retryAfter,
+            }),
+          );
+          const preflighted = await fetch(`${accountsUrl}/api/token`, {
+            method: 'POST',
+            headers: {
+              authorization,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            body: 'grant_type=client_credentials',
+          });
+          return { limited, preflightedStatus: preflighted.status };
+        },
+        { ...args, authorization: basic },
+      );
+      expect(step3.limited).toEqual({ name: 'RateLimitError', retryAfter: 9 });
+      expect(step3.preflightedStatus).toBe(200);
+
+      const { requests } = emulator.stats();
+      expect(requests['POST /api/token']).toBe(4);
+      expect(requests['OPTIONS /api/token']).toBe(1);
+      expect(page.accountsHits()).toBe(0);
     } finally {
       await context.close();
     }

@@ -3,10 +3,12 @@
  * (127.0.0.1, port 0), with the emulator's auto-approve: the authorize URL
  * answers with the 302 to the redirect URI at once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  SCOPES as ALL_SCOPES,
   HTTPError,
   NetworkError,
+  NoRefreshTokenError,
   OAuthError,
   RateLimitError,
   RefreshTokenRevokedError,
@@ -19,6 +21,8 @@ import {
   DEMO_APP,
   type Emulator,
   type EmulatorServer,
+  OPEN_ACCESS_SCOPES,
+  STANDARD_SCOPES,
 } from '../../src/emulator/index.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:8888/callback';
@@ -216,22 +220,44 @@ describe('Session × emulator: the flows', () => {
   });
 
   it('awaits onTokens before resolving (ordering proven)', async () => {
-    const order: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     let persisted: string | undefined;
+    let accessTokenDuringOnTokens: string | undefined = 'not called';
     const session = confidential(main.server, {
       onTokens: async (tokens) => {
-        order.push('onTokens started');
-        await new Promise((resolve) => setTimeout(resolve, 20));
         persisted = tokens.refreshToken;
-        order.push('onTokens finished');
+        accessTokenDuringOnTokens = session.getAccessToken();
+        await gate;
       },
     });
     const code = await authorizeConfidential(session);
-    await session.requestAccessToken(code).then((result) => {
-      order.push('requestAccessToken resolved');
-      expect(persisted).toBe(result.refreshToken);
+    let resolved = false;
+    const pending = session.requestAccessToken(code).then((result) => {
+      resolved = true;
+      return result;
     });
-    expect(order).toEqual(['onTokens started', 'onTokens finished', 'requestAccessToken resolved']);
+    await vi.waitFor(() => expect(persisted).toEqual(expect.any(String)));
+    // onTokens is holding: the call has not resolved and the new token is not handed out yet.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(resolved).toBe(false);
+    expect(accessTokenDuringOnTokens).toBeUndefined();
+    expect(session.getAccessToken()).toBeUndefined();
+    release();
+    const result = await pending;
+    expect(persisted).toBe(result.refreshToken);
+    expect(session.getAccessToken()).toBe(result.accessToken);
+  });
+
+  it('every documented scope is typed, and the emulator grants them all', async () => {
+    expect([...ALL_SCOPES]).toEqual([...STANDARD_SCOPES, ...OPEN_ACCESS_SCOPES]);
+    const session = confidential(main.server);
+    const state = Session.generateState();
+    const callback = await approve(session.getAuthorizeUrl({ scope: [...ALL_SCOPES], state }));
+    const result = await session.requestAccessToken(session.getCodeFromCallback(callback, state));
+    expect(result.scope).toEqual([...ALL_SCOPES]);
   });
 
   it('100 concurrent refreshAccessToken() calls make exactly one token request', async () => {
@@ -306,7 +332,7 @@ describe('Session × emulator: rotation policies', () => {
     expect(app.getRefreshToken()).toBe(appFirst.refreshToken);
   });
 
-  it('six months after the original authorization, refresh fails with RefreshTokenRevokedError', async () => {
+  it('six months after the original authorization, refresh fails with RefreshTokenRevokedError, never retried', async () => {
     const { server } = await start({ rotation: 'always' });
     const session = confidential(server);
     await session.requestAccessToken(await authorizeConfidential(session));
@@ -314,10 +340,39 @@ describe('Session × emulator: rotation policies', () => {
     // Refreshing (and rotating) does not extend the lifetime.
     await session.refreshAccessToken();
     await control(server, 'clock', { advance: 61 });
+    const before = (await tokenGrants(server)).refresh_token;
     const error = await rejection(session.refreshAccessToken());
     expect(error).toBeInstanceOf(RefreshTokenRevokedError);
-    expect(error).toMatchObject({ error: 'invalid_grant', code: 'REFRESH_TOKEN_REVOKED' });
+    expect(error).toMatchObject({
+      status: 400,
+      error: 'invalid_grant',
+      errorDescription: 'Refresh token revoked',
+      code: 'REFRESH_TOKEN_REVOKED',
+    });
+    expect(error.message).toMatch(/log in again/);
+    // Discarded, not retried: the next attempt fails locally and sends nothing.
     expect(session.getRefreshToken()).toBeUndefined();
+    await expect(session.getValidAccessToken({ skewSeconds: 7200 })).rejects.toBeInstanceOf(
+      NoRefreshTokenError,
+    );
+    expect((await tokenGrants(server)).refresh_token).toBe((before ?? 0) + 1);
+  });
+
+  it('concurrent refreshes of a revoked token: one request, the error reaches every caller', async () => {
+    const { server } = await start();
+    const session = confidential(server);
+    const { refreshToken } = await session.requestAccessToken(await authorizeConfidential(session));
+    await control(server, 'revoke', { refresh_token: refreshToken });
+    const before = (await tokenGrants(server)).refresh_token ?? 0;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, () => session.refreshAccessToken()),
+    );
+    expect((await tokenGrants(server)).refresh_token).toBe(before + 1);
+    const reasons = outcomes.map((outcome) =>
+      outcome.status === 'rejected' ? outcome.reason : undefined,
+    );
+    expect(new Set(reasons).size).toBe(1);
+    expect(reasons[0]).toBeInstanceOf(RefreshTokenRevokedError);
   });
 });
 
@@ -467,7 +522,8 @@ describe('Session × emulator: accounts.md §3 errors', () => {
       confidential(main.server, { timeout: 150 }).requestCredentialsToken(),
     );
     expect(error).toBeInstanceOf(TimeoutError);
-    expect(error).toMatchObject({ timeout: 150 });
+    expect(error).toMatchObject({ timeout: 150, code: 'TIMEOUT' });
+    expect(error.cause).toMatchObject({ name: 'TimeoutError' });
     expect(Date.now() - started).toBeLessThan(900);
   });
 
@@ -475,6 +531,8 @@ describe('Session × emulator: accounts.md §3 errors', () => {
     await control(main.server, 'faults', { endpoint: '/api/token', type: 'drop', count: 1 });
     const error = await rejection(confidential(main.server).requestCredentialsToken());
     expect(error).toBeInstanceOf(NetworkError);
+    expect(error).toMatchObject({ code: 'NETWORK_ERROR' });
+    expect(error.cause).toBeInstanceOf(TypeError);
   });
 
   it('429 → RateLimitError with retryAfter', async () => {

@@ -2,7 +2,7 @@
  * The Session's main flows against oidc-provider v9, an independent
  * certified OAuth 2.0 / OpenID Connect server, configured with Spotify's
  * paths (`/authorize`, `/api/token`), a confidential client
- * (client_secret_basic), a public client (`none`), PKCE S256 required,
+ * (client_secret_basic, PKCE optional), a public client (`none`, PKCE S256 required),
  * client credentials, and refresh tokens on every code exchange. Proves the
  * Session speaks standard OAuth, not just the emulator's dialect.
  *
@@ -90,7 +90,57 @@ async function authorize(session: Session): Promise<{ code: string; verifier: st
   return { code: session.getCodeFromCallback(callback, state), verifier };
 }
 
+/** The seed's confidential flow: no PKCE, the secret alone authenticates the exchange. */
+async function authorizeWithoutPkce(session: Session): Promise<string> {
+  const state = Session.generateState();
+  const url = session.getAuthorizeUrl({ scope: SCOPES, state, showDialog: true });
+  expect(new URL(url).searchParams.has('code_challenge')).toBe(false);
+  return session.getCodeFromCallback(await followToCallback(url), state);
+}
+
 describe('Session × oidc-provider', () => {
+  it('authorization code flow, confidential client (HTTP Basic, no PKCE), then refresh', async () => {
+    const { fetch, seen } = spyFetch();
+    const session = confidential({ fetch });
+    const tokens = await session.requestAccessToken(await authorizeWithoutPkce(session));
+    expect(seen[0]?.headers.get('authorization')).toBe(
+      `Basic ${btoa(`${CONFIDENTIAL_CLIENT.clientId}:${CONFIDENTIAL_CLIENT.clientSecret}`)}`,
+    );
+    expect(Object.fromEntries(seen[0]?.body ?? [])).toEqual({
+      grant_type: 'authorization_code',
+      code: expect.any(String),
+      redirect_uri: OIDC_REDIRECT_URI,
+    });
+    expect(tokens.tokenType).toBe('Bearer');
+    expect(tokens.expiresIn).toBe(3600);
+    expect(tokens.scope.sort()).toEqual([...SCOPES].sort());
+    expect(tokens.refreshToken).toEqual(expect.any(String));
+
+    const refreshed = await session.refreshAccessToken();
+    expect(seen[1]?.headers.get('authorization')).toMatch(/^Basic /);
+    expect(Object.fromEntries(seen[1]?.body ?? [])).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refreshToken,
+    });
+    expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+  });
+
+  it('a public client cannot skip PKCE (oidc-provider refuses, like Spotify)', async () => {
+    const url = new URL(`${running.url}/authorize`);
+    url.search = new URLSearchParams({
+      client_id: PUBLIC_CLIENT.clientId,
+      response_type: 'code',
+      redirect_uri: OIDC_REDIRECT_URI,
+      scope: SCOPES.join(' '),
+      state: 'no-pkce',
+    }).toString();
+    const callback = new URL(await followToCallback(url.href));
+    expect(callback.searchParams.get('error')).toBe('invalid_request');
+    expect(() => publicClient().getCodeFromCallback(callback.href, 'no-pkce')).toThrow(
+      expect.objectContaining({ reason: 'invalid_request' }),
+    );
+  });
+
   it('authorization code flow, confidential client (HTTP Basic + PKCE), then refresh', async () => {
     const { fetch, seen } = spyFetch();
     const session = confidential({ fetch });

@@ -114,8 +114,12 @@ export async function startOidcProvider(): Promise<RunningProvider> {
         grant_types: ['authorization_code', 'refresh_token'],
       },
     ],
-    // S256 is oidc-provider's only PKCE method; require it for every client.
-    pkce: { required: () => true },
+    // As at Spotify: a public client must use PKCE (S256, oidc-provider's only method);
+    // a confidential one may, and may also exchange a code without it.
+    pkce: {
+      required: (_ctx: unknown, client: { clientAuthMethod: string }) =>
+        client.clientAuthMethod === 'none',
+    },
     scopes: ['openid', 'offline_access', ...OIDC_SCOPES],
     features: {
       devInteractions: { enabled: false },
