@@ -10,8 +10,8 @@
  * - direct: the refresh grant sent straight to the emulator's /api/token;
  * - bare proxy: a few lines that forward the form to the emulator — the extra hop alone;
  * - token server (dist/server via its Node adapter, as `spotify-session serve` runs it,
- *   Prometheus metrics on, logs off): rate-limit checks (raised so none refuses, plus a
- *   SHA-256 fingerprint of the token), reading the form, unsealing the refresh token
+ *   Prometheus metrics on, logs off): rate-limit checks (raised so none refuses; the
+ *   per-token key is read from the envelope), reading the form, unsealing the refresh token
  *   (AES-256-GCM), the hop to the emulator through the Session, and — in the "rotation"
  *   scenario, where the emulator hands out a new refresh token on every refresh — sealing
  *   the new one.

@@ -29,12 +29,18 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--trust-proxy <hops>', 'false, true or number of proxies in front (env TRUST_PROXY)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
-    .option('--rate-limit-ip <n>', 'requests per minute per client IP, 0 = off (env RATE_LIMIT_IP)')
+    .option(
+      '--rate-limit-ip <n>',
+      'requests per window (RATE_LIMIT_WINDOW_S, 60 s) per client IP, 0 = off (env RATE_LIMIT_IP, default 120)',
+    )
     .option(
       '--rate-limit-token <n>',
-      'refreshes per minute per refresh token, 0 = off (env RATE_LIMIT_TOKEN)',
+      'refreshes per window per refresh token, 0 = off (env RATE_LIMIT_TOKEN, default 10)',
     )
-    .option('--upstream-timeout-ms <ms>', 'how long to wait for Spotify (env UPSTREAM_TIMEOUT_MS)')
+    .option(
+      '--upstream-timeout-ms <ms>',
+      'how long to wait for Spotify before answering 504 (env UPSTREAM_TIMEOUT_MS, default 10000)',
+    )
     .action(async (flags: ServeFlags) => {
       await runServe(flags);
     });
@@ -147,17 +153,17 @@ ${line}
 !!  (see docs/server.md). With NODE_ENV=production this mode is refused.
 ${line}
 
-Try it:
+Try it (a POSIX shell with curl and sed; paste the lines of each step in order):
 
-  1. Get a code (the emulator approves at once as "demo-user"):
-     curl -s -o /dev/null -w '%{redirect_url}\\n' '${authorize.href}'
-     → ${input.redirectUri}?code=CODE
+  1. Get a code: the emulator approves at once as "demo-user" and redirects to the app.
+     CODE=$(curl -s -o /dev/null -w '%{redirect_url}' '${authorize.href}' | sed 's/.*[?&]code=//')
 
   2. Swap the code, as the iOS SDK does (tokenSwapURL):
-     curl -s -X POST '${input.serverUrl}/swap' -H 'Content-Type: application/x-www-form-urlencoded' --data-urlencode 'code=CODE'
+     SWAP=$(curl -s -X POST '${input.serverUrl}/swap' -H 'Content-Type: application/x-www-form-urlencoded' --data-urlencode "code=$CODE"); echo "$SWAP"
 
-  3. Refresh with the refresh_token the swap returned (tokenRefreshURL):
-     curl -s -X POST '${input.serverUrl}/refresh' -H 'Content-Type: application/x-www-form-urlencoded' --data-urlencode 'refresh_token=REFRESH_TOKEN'
+  3. Refresh with the sealed refresh_token the swap returned (tokenRefreshURL):
+     REFRESH_TOKEN=$(echo "$SWAP" | sed 's/.*"refresh_token":"\\([^"]*\\)".*/\\1/')
+     curl -s -X POST '${input.serverUrl}/refresh' -H 'Content-Type: application/x-www-form-urlencoded' --data-urlencode "refresh_token=$REFRESH_TOKEN"
 
 `;
 }

@@ -108,6 +108,32 @@ describe('readParams', () => {
     }
   });
 
+  it('refuses a JSON key sent twice at the top level, and only there', async () => {
+    const json = { 'content-type': 'application/json' };
+    const cases: [string, string | undefined][] = [
+      ['{"code":"a","code":"b"}', 'code'],
+      ['{ "code" : "a" , "x" : {"code":"c"}, "code":\n"b"}', 'code'],
+      ['{"co\\u0064e":"a","code":"b"}', 'code'],
+      ['{"code":"a","x":{"code":"b","code":"c"},"y":["code","code"]}', undefined],
+      ['{"x":"\\"code\\":","code":"a","other":1,"other":2}', undefined],
+    ];
+    for (const [body, repeated] of cases) {
+      const result = await readParams(post(body, json), ['code']);
+      expect(result, body).toEqual(
+        repeated === undefined
+          ? { ok: true, params: new Map([['code', 'a']]) }
+          : {
+              ok: false,
+              problem: {
+                status: 400,
+                error: 'invalid_request',
+                description: `${repeated} must be sent only once`,
+              },
+            },
+      );
+    }
+  });
+
   it('answers 413 for a body over 8 KiB', async () => {
     const result = await readParams(post(`code=${'a'.repeat(9000)}`), ['code']);
     expect(result.ok).toBe(false);

@@ -76,6 +76,37 @@ function mediaType(request: Request): string | undefined {
   return header.split(';', 1)[0]?.trim().toLowerCase();
 }
 
+const JSON_WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+
+/**
+ * The first of `names` that is a key of the top-level object twice, in `text` that
+ * JSON.parse has accepted (so strings and nesting are well formed).
+ */
+function repeatedTopLevelKey(text: string, names: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '{' || char === '[') depth++;
+    else if (char === '}' || char === ']') depth--;
+    else if (char === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      let next = end + 1;
+      while (JSON_WHITESPACE.has(text[next] as string)) next++;
+      if (depth === 1 && text[next] === ':') {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (names.includes(key)) {
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = end;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Reads the request's parameters. Only `names` are looked at (others are ignored, as
  * OAuth servers do); each may appear once, up to {@link MAX_FIELD_BYTES} bytes of visible
@@ -118,6 +149,9 @@ export async function readParams(
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       return problem('The JSON request body must be an object');
     }
+    // JSON.parse keeps the last of two equal keys; a form would refuse the pair, so must this.
+    const repeated = repeatedTopLevelKey(text, names);
+    if (repeated !== undefined) return problem(`${repeated} must be sent only once`);
     for (const name of names) {
       if (!Object.hasOwn(parsed, name)) continue;
       const value = (parsed as Record<string, unknown>)[name];

@@ -16,7 +16,7 @@ function normalise(address: string | undefined): string | undefined {
 }
 
 /** The socket's peer address from the runtime's bindings, when there is one. */
-export function socketAddress(env: unknown): string | undefined {
+function socketAddress(env: unknown): string | undefined {
   if (typeof env !== 'object' || env === null) return undefined;
   const bindings = env as {
     incoming?: { socket?: { remoteAddress?: unknown } };

@@ -165,8 +165,7 @@ export async function loadServeConfig(
     clientId === undefined && clientSecret === undefined && !production ? 'embedded' : 'spotify';
 
   const host = pick(flags.host, env.HOST)?.trim() ?? '127.0.0.1';
-  const portText = pick(flags.port, env.PORT);
-  const port = portText === undefined ? 3000 : parse(portSchema, portText, problems);
+  const port = parse(portSchema, pick(flags.port, env.PORT) ?? '3000', problems);
 
   let basePath = '';
   const basePathText = pick(flags.basePath, env.BASE_PATH);
@@ -196,41 +195,56 @@ export async function loadServeConfig(
   const levelText = pick(flags.logLevel, env.LOG_LEVEL)?.trim().toLowerCase();
   const logLevel = levelText === undefined ? 'info' : parse(logLevelSchema, levelText, problems);
 
-  const ipText = pick(flags.rateLimitIp, env.RATE_LIMIT_IP);
-  const rateLimitIp =
-    ipText === undefined
-      ? 120
-      : parse(wholeNumber('RATE_LIMIT_IP', 0, 1_000_000), ipText, problems);
-  const tokenText = pick(flags.rateLimitToken, env.RATE_LIMIT_TOKEN);
-  const rateLimitToken =
-    tokenText === undefined
-      ? 10
-      : parse(wholeNumber('RATE_LIMIT_TOKEN', 0, 1_000_000), tokenText, problems);
-  const windowText = pick(undefined, env.RATE_LIMIT_WINDOW_S);
-  const rateLimitWindow =
-    windowText === undefined
-      ? 60
-      : parse(wholeNumber('RATE_LIMIT_WINDOW_S', 1, 86_400), windowText, problems);
-
-  const timeoutText = pick(flags.upstreamTimeoutMs, env.UPSTREAM_TIMEOUT_MS);
-  const upstreamTimeout =
-    timeoutText === undefined
-      ? 10_000
-      : parse(wholeNumber('UPSTREAM_TIMEOUT_MS', 1, 120_000), timeoutText, problems);
-  const maxAgeText = pick(undefined, env.REFRESH_TOKEN_MAX_AGE_S);
-  const refreshTokenMaxAge =
-    maxAgeText === undefined
-      ? DEFAULT_REFRESH_TOKEN_MAX_AGE
-      : parse(
-          wholeNumber('REFRESH_TOKEN_MAX_AGE_S', 1, DEFAULT_REFRESH_TOKEN_MAX_AGE),
-          maxAgeText,
-          problems,
-        );
-  const graceText = pick(undefined, env.SHUTDOWN_GRACE_MS);
-  const shutdownGracePeriod =
-    graceText === undefined
-      ? 10_000
-      : parse(wholeNumber('SHUTDOWN_GRACE_MS', 0, 600_000), graceText, problems);
+  /** A whole-number setting: the flag or variable, else `fallback`. */
+  const whole = (
+    name: string,
+    text: string | undefined,
+    fallback: number,
+    min: number,
+    max: number,
+  ) => (text === undefined ? fallback : parse(wholeNumber(name, min, max), text, problems));
+  const rateLimitIp = whole(
+    'RATE_LIMIT_IP',
+    pick(flags.rateLimitIp, env.RATE_LIMIT_IP),
+    120,
+    0,
+    1_000_000,
+  );
+  const rateLimitToken = whole(
+    'RATE_LIMIT_TOKEN',
+    pick(flags.rateLimitToken, env.RATE_LIMIT_TOKEN),
+    10,
+    0,
+    1_000_000,
+  );
+  const rateLimitWindow = whole(
+    'RATE_LIMIT_WINDOW_S',
+    pick(undefined, env.RATE_LIMIT_WINDOW_S),
+    60,
+    1,
+    86_400,
+  );
+  const upstreamTimeout = whole(
+    'UPSTREAM_TIMEOUT_MS',
+    pick(flags.upstreamTimeoutMs, env.UPSTREAM_TIMEOUT_MS),
+    10_000,
+    1,
+    120_000,
+  );
+  const refreshTokenMaxAge = whole(
+    'REFRESH_TOKEN_MAX_AGE_S',
+    pick(undefined, env.REFRESH_TOKEN_MAX_AGE_S),
+    DEFAULT_REFRESH_TOKEN_MAX_AGE,
+    1,
+    DEFAULT_REFRESH_TOKEN_MAX_AGE,
+  );
+  const shutdownGracePeriod = whole(
+    'SHUTDOWN_GRACE_MS',
+    pick(undefined, env.SHUTDOWN_GRACE_MS),
+    10_000,
+    0,
+    600_000,
+  );
 
   let accountsUrl = 'https://accounts.spotify.com';
   const redirectUris: string[] = [];

@@ -24,8 +24,8 @@ export interface RateLimitOptions {
    */
   ip?: number;
   /**
-   * Refreshes per window per sealed refresh token (keyed by a truncated SHA-256 of it,
-   * never the token itself). A healthy app refreshes about once an hour.
+   * Refreshes per window per sealed refresh token (keyed by the envelope's key id and
+   * random nonce, never the token itself). A healthy app refreshes about once an hour.
    * @default 10
    */
   token?: number;
@@ -158,7 +158,7 @@ export interface ResolvedTokenServerOptions {
  * Paths pino blanks out, as a second line of defence: the server never passes a secret
  * to the logger in the first place.
  */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'code',
   'code_verifier',
   'refresh_token',

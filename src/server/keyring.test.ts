@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, InvalidArgumentError, SpotifyError } from '../core/errors/index.js';
-import { ISSUED_AT_MAX_SKEW, Keyring, MAX_SEALED_LENGTH, UnsealError } from './keyring.js';
+import {
+  ISSUED_AT_MAX_SKEW,
+  Keyring,
+  MAX_SEALED_LENGTH,
+  sealedTokenId,
+  UnsealError,
+} from './keyring.js';
 
 const CLIENT_ID = 'spotify-session-demo';
 const TOKEN = 'AQCg7R8Xl3ZxH5o0Wm9vJ2kYbq1sT4nA_example-refresh-token_0123456789';
@@ -266,6 +272,31 @@ describe('Keyring seal/unseal', () => {
     await expect(
       ring.unseal(longest, { clientId: 'c'.repeat(200), maxAge: 60 }),
     ).resolves.toMatchObject({ refreshToken: 'x'.repeat(2048) });
+  });
+});
+
+describe('sealedTokenId', () => {
+  it('is the kid and the nonce text of an envelope, different for every seal', async () => {
+    const ring = await Keyring.parse(KEY_A);
+    const a = await ring.seal(TOKEN, { clientId: CLIENT_ID });
+    const b = await ring.seal(TOKEN, { clientId: CLIENT_ID });
+    const body = a.split('.')[2]!;
+    expect(sealedTokenId(a)).toBe(`ka.${body.slice(0, 16)}`);
+    expect(fromBase64url(body.slice(0, 16))).toEqual(fromBase64url(body).subarray(0, 12));
+    expect(sealedTokenId(b)).not.toBe(sealedTokenId(a));
+    expect(sealedTokenId(a)).not.toContain(TOKEN);
+  });
+
+  it('is undefined for strings that are not envelopes', () => {
+    for (const text of [
+      '',
+      'garbage',
+      'v1.ka.short',
+      'v2.ka.AAAAAAAAAAAAAAAAAAAA',
+      'v1..AAAAAAAAAAAAAAAAAAAA',
+    ]) {
+      expect(sealedTokenId(text)).toBeUndefined();
+    }
   });
 });
 

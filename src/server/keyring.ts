@@ -34,6 +34,8 @@ const KEYS_OPTION = 'TOKEN_ENCRYPTION_KEYS';
 /** Key ids: short, URL-safe, and never containing the `.` that separates envelope parts. */
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const ENVELOPE_PATTERN = /^v1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]+)$/;
+/** Version, key id and the nonce's 16 base64url characters (12 bytes) at the start of the body. */
+const ENVELOPE_ID_PATTERN = /^v1\.([A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{16})/;
 
 /**
  * Longest sealed string {@link Keyring.unseal} looks at; anything longer is refused
@@ -379,6 +381,18 @@ export class Keyring {
     }
     return { refreshToken, issuedAt };
   }
+}
+
+/**
+ * A short identifier of a sealed token, read from the envelope without decrypting it:
+ * `<kid>.<nonce>` (the nonce's base64url text, random for every seal). `undefined` when the
+ * string is not shaped like an envelope. Neither part is secret, and two seals never share a
+ * nonce, so it names one sealed token (the token server's per-token rate-limit key). A
+ * forgery that keeps the nonce and changes the rest shares the real token's identifier, but
+ * making one needs the real token.
+ */
+export function sealedTokenId(sealed: string): string | undefined {
+  return ENVELOPE_ID_PATTERN.exec(sealed)?.[1];
 }
 
 function associatedData(keyId: string, clientId: string): Uint8Array<ArrayBuffer> {

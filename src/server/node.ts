@@ -5,8 +5,10 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
 import { resolveLogger, type TokenServerOptions } from './_options.js';
+import { COMMON_HEADERS } from './_responses.js';
 import { createPrometheusMetrics } from './prometheus.js';
 import { createRedisRateLimitStore } from './redis.js';
 import { createTokenServer, type TokenServer } from './token-server.js';
@@ -98,6 +100,24 @@ export async function serveTokenServer(
       resolve(created as Server),
     ) as Server;
     created.once('error', reject);
+  });
+  // Requests Node cannot parse never reach the handler; Node would answer them with a bare
+  // status line. Answer JSON with the usual headers there too (the SDKs parse every answer).
+  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({
+      error: 'invalid_request',
+      error_description: tooLarge ? 'Request headers are too large' : 'Malformed HTTP request',
+    });
+    const headers = Object.entries(COMMON_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `${headers.join('')}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

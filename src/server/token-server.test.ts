@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyring } from './keyring.js';
 import type { TokenServerMetrics } from './metrics.js';
@@ -232,6 +233,71 @@ describe('createTokenServer (stub upstream)', () => {
     expect((await refresh('10.0.1.1')).status).toBe(200);
     expect((await refresh('10.0.1.2')).status).toBe(200);
     expect((await refresh('10.0.1.3')).status).toBe(429);
+  });
+
+  it('counts the per-token limit by sealed token (kid + nonce), garbage by string', async () => {
+    let upstreamCalls = 0;
+    const app = server(
+      () => {
+        upstreamCalls += 1;
+        return tokenJson({ refresh_token: undefined });
+      },
+      { rateLimit: { ip: 0, token: 1 } },
+    );
+    const refresh = (token: string) => post(app, '/refresh', `refresh_token=${token}`);
+    const first = await keyring.seal('RT-1', { clientId: CLIENT_ID });
+    const second = await keyring.seal('RT-1', { clientId: CLIENT_ID });
+    expect((await refresh(first)).status).toBe(200);
+    // Another seal of the same Spotify token has its own nonce, so its own bucket.
+    expect((await refresh(second)).status).toBe(200);
+    // A forgery keeping the nonce shares the real token's bucket (and is refused before unseal).
+    const [version, kid, body] = first.split('.') as [string, string, string];
+    const forged = `${version}.${kid}.${body.slice(0, 16)}${'A'.repeat(body.length - 16)}`;
+    const limited = await refresh(forged);
+    expectCommonHeaders(limited);
+    expect(limited.status).toBe(429);
+    expect(upstreamCalls).toBe(2);
+    // Strings that are not envelopes are limited one by one.
+    expect((await refresh('garbage-1')).status).toBe(400);
+    expect((await refresh('garbage-2')).status).toBe(400);
+    expect((await refresh('garbage-1')).status).toBe(429);
+  });
+
+  it('warns once when it cannot tell the client IP (every client would share one bucket)', async () => {
+    const lines: string[] = [];
+    const app = server(() => tokenJson(), {
+      logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
+    });
+    await post(app, '/swap', 'code=C');
+    await post(app, '/swap', 'code=C');
+    const warnings = lines.filter((line) => line.includes('client IP unknown'));
+    expect(warnings).toHaveLength(1);
+    lines.length = 0;
+    await app.fetch(
+      new Request('http://s/swap', { method: 'POST', body: 'code=C', headers: FORM }),
+      {
+        clientIp: '10.0.0.1',
+      },
+    );
+    expect(lines.some((line) => line.includes('client IP unknown'))).toBe(false);
+  });
+
+  it('redacts secret fields as a second line of defence, also on a logger it is given', () => {
+    const lines: string[] = [];
+    const app = server(() => tokenJson(), {
+      logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
+    });
+    app.logger.info(
+      {
+        refresh_token: 'RT-SECRET',
+        code: 'CODE-SECRET',
+        req: { headers: { authorization: 'Basic AUTH-SECRET' } },
+      },
+      'oops',
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('[Redacted]');
+    expect(lines[0]).not.toMatch(/RT-SECRET|CODE-SECRET|AUTH-SECRET/);
   });
 
   it('keeps CORS off by default and allows only the configured origins', async () => {

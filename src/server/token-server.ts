@@ -22,7 +22,7 @@ import {
   type UpstreamOutcome,
   upstreamFailure,
 } from './_responses.js';
-import { Keyring } from './keyring.js';
+import { Keyring, sealedTokenId } from './keyring.js';
 import { methodLabel } from './metrics.js';
 import type { RateLimiter, RateLimitStoreHealth } from './rate-limit.js';
 
@@ -74,18 +74,25 @@ const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9._~-]{43,128}$/;
 const REQUEST_ID_PATTERN = /^[\w.:=-]{1,128}$/;
 const encoder = new TextEncoder();
 
-/** Truncated SHA-256 of a sealed token: the rate-limit key, never the token itself. */
-async function fingerprint(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value)));
-  return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
+/**
+ * The per-token rate-limit key, never the token itself: for an envelope its key id and
+ * nonce (read from the text, no hashing: the nonce is random per seal), for anything else a
+ * truncated SHA-256, so garbage is limited per string as well.
+ */
+async function tokenRateLimitKey(sealed: string): Promise<string> {
+  const id = sealedTokenId(sealed);
+  if (id !== undefined) return id;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(sealed)));
+  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, '0'));
+  return `sha256:${hex.join('')}`;
+}
+
+function invalidRequest(description: string): Response {
+  return oauthError(400, 'invalid_request', description);
 }
 
 function methodNotAllowed(allow: string): Response {
-  return json(
-    405,
-    { error: 'invalid_request', error_description: `Method not allowed: use ${allow}` },
-    { Allow: allow },
-  );
+  return oauthError(405, 'invalid_request', `Method not allowed: use ${allow}`, { Allow: allow });
 }
 
 /**
@@ -264,33 +271,50 @@ export function createTokenServer(options: TokenServerOptions): TokenServer {
   const misconfigured = () =>
     oauthError(500, 'server_error', 'The token server is misconfigured (encryption keys)');
 
-  app.post(swapRoute, async (c) => {
-    c.set('route', swapRoute);
-    const limited = await limit(ipLimiter, 'ip', clientIp(c.req.raw, c.env));
-    if (limited !== undefined) return limited;
-    const read = await readParams(c.req.raw, SWAP_PARAMS);
-    if (!read.ok)
-      return oauthError(read.problem.status, read.problem.error, read.problem.description);
+  /**
+   * What `/swap` and `/refresh` check alike: the per-IP limit, the parameters, and the
+   * optional `grant_type` and `client_id` newer SDKs send. The parameters, or the answer.
+   */
+  async function readTokenRequest(
+    c: { req: { raw: Request }; env: unknown },
+    names: readonly string[],
+    grantType: 'authorization_code' | 'refresh_token',
+  ): Promise<{ params: Map<string, string> } | { response: Response }> {
+    if (ipLimiter !== undefined) {
+      const limited = await limit(ipLimiter, 'ip', clientIp(c.req.raw, c.env));
+      if (limited !== undefined) return { response: limited };
+    }
+    const read = await readParams(c.req.raw, names);
+    if (!read.ok) {
+      const { status, error, description } = read.problem;
+      return { response: oauthError(status, error, description) };
+    }
     const params = read.params;
-    const code = params.get('code');
-    if (code === undefined) return oauthError(400, 'invalid_request', 'code is missing');
-    const grantType = params.get('grant_type');
-    if (grantType !== undefined && grantType !== 'authorization_code') {
-      return oauthError(400, 'unsupported_grant_type', 'grant_type must be authorization_code');
+    const sentGrantType = params.get('grant_type');
+    if (sentGrantType !== undefined && sentGrantType !== grantType) {
+      return { response: invalidRequest(`grant_type must be ${grantType}`) };
     }
     const clientId = params.get('client_id');
     if (clientId !== undefined && clientId !== config.clientId) {
-      return oauthError(400, 'invalid_client', 'client_id is not the client this server serves');
+      return { response: invalidRequest('client_id is not the client this server serves') };
     }
+    return { params };
+  }
+
+  app.post(swapRoute, async (c) => {
+    c.set('route', swapRoute);
+    const read = await readTokenRequest(c, SWAP_PARAMS, 'authorization_code');
+    if ('response' in read) return read.response;
+    const { params } = read;
+    const code = params.get('code');
+    if (code === undefined) return invalidRequest('code is missing');
     const redirectUri = params.get('redirect_uri') ?? config.redirectUris[0];
     if (redirectUri === undefined || !config.redirectUris.includes(redirectUri)) {
-      return oauthError(400, 'invalid_request', 'redirect_uri is not one this server allows');
+      return invalidRequest('redirect_uri is not one this server allows');
     }
     const codeVerifier = params.get('code_verifier');
     if (codeVerifier !== undefined && !CODE_VERIFIER_PATTERN.test(codeVerifier)) {
-      return oauthError(
-        400,
-        'invalid_request',
+      return invalidRequest(
         'code_verifier is malformed (43-128 characters of A-Z a-z 0-9 . _ ~ -)',
       );
     }
@@ -302,11 +326,11 @@ export function createTokenServer(options: TokenServerOptions): TokenServer {
     );
     if (!result.ok) return result.response;
     const tokens = result.value;
-    const issuedAt = Math.floor(config.now() / 1000);
     let sealed: string | undefined;
     if (tokens.refreshToken === undefined) {
       logger.warn({ requestId: c.get('requestId') }, 'Spotify sent no refresh token with a code');
     } else {
+      const issuedAt = Math.floor(config.now() / 1000);
       sealed = await sealOrUndefined(keyring, tokens.refreshToken, issuedAt);
       if (sealed === undefined) return unsealable();
     }
@@ -321,23 +345,11 @@ export function createTokenServer(options: TokenServerOptions): TokenServer {
 
   app.post(refreshRoute, async (c) => {
     c.set('route', refreshRoute);
-    const limited = await limit(ipLimiter, 'ip', clientIp(c.req.raw, c.env));
-    if (limited !== undefined) return limited;
-    const read = await readParams(c.req.raw, REFRESH_PARAMS);
-    if (!read.ok)
-      return oauthError(read.problem.status, read.problem.error, read.problem.description);
-    const params = read.params;
-    const sealed = params.get('refresh_token');
-    if (sealed === undefined) return oauthError(400, 'invalid_request', 'refresh_token is missing');
-    const grantType = params.get('grant_type');
-    if (grantType !== undefined && grantType !== 'refresh_token') {
-      return oauthError(400, 'unsupported_grant_type', 'grant_type must be refresh_token');
-    }
-    const clientId = params.get('client_id');
-    if (clientId !== undefined && clientId !== config.clientId) {
-      return oauthError(400, 'invalid_client', 'client_id is not the client this server serves');
-    }
-    const tokenLimited = await limit(tokenLimiter, 'token', await fingerprint(sealed));
+    const read = await readTokenRequest(c, REFRESH_PARAMS, 'refresh_token');
+    if ('response' in read) return read.response;
+    const sealed = read.params.get('refresh_token');
+    if (sealed === undefined) return invalidRequest('refresh_token is missing');
+    const tokenLimited = await limit(tokenLimiter, 'token', await tokenRateLimitKey(sealed));
     if (tokenLimited !== undefined) return tokenLimited;
     const keyring = await loadKeyring();
     if (keyring === undefined) return misconfigured();
@@ -430,8 +442,17 @@ export function createTokenServer(options: TokenServerOptions): TokenServer {
     return oauthError(500, 'server_error', 'Internal server error');
   });
 
+  let warnedUnknownIp = false;
   function clientIp(request: Request, env: unknown): string {
-    return clientAddress(request, env, config.trustProxy, config.clientIp);
+    const address = clientAddress(request, env, config.trustProxy, config.clientIp);
+    if (address === 'unknown' && !warnedUnknownIp) {
+      // Every client would share one per-IP bucket: say so once, with the fix.
+      warnedUnknownIp = true;
+      logger.warn(
+        'client IP unknown: all clients share one per-IP rate limit; pass env.clientIp or the clientIp option',
+      );
+    }
+    return address;
   }
 
   return {

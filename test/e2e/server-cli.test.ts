@@ -3,12 +3,14 @@
  * configuration problems exit 2 with one message each, the embedded default prints a
  * walk-through whose commands work, and SIGTERM lets an in-flight request finish.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { serve as honoServe, type ServerType } from '@hono/node-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEmulator, DEMO_APP, type EmulatorServer } from '../../src/emulator/index.js';
+import { createEmulator, DEMO_APP } from '../../src/emulator/index.js';
 import { Keyring } from '../../src/server/keyring.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
@@ -81,6 +83,17 @@ afterEach(() => {
   }
 });
 
+describe('npm start', () => {
+  it('builds, then runs `spotify-session serve`', () => {
+    const manifest = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
+    ) as { scripts: Record<string, string>; bin: Record<string, string> };
+    expect(manifest.scripts.start).toBe('node dist/cli/bin.js serve');
+    expect(manifest.scripts.prestart).toBe('npm run build');
+    expect(manifest.bin['spotify-session']).toBe('dist/cli/bin.js');
+  });
+});
+
 describe('configuration problems', () => {
   it('production without settings: exit 2, one message per missing variable', async () => {
     const s = serve({ NODE_ENV: 'production' });
@@ -129,51 +142,84 @@ describe('configuration problems', () => {
   });
 });
 
+/** The walk-through's commands run for real with curl, or replayed as fetches without it. */
+const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+
+async function runWalkThrough(banner: string): Promise<{ code: string; outputs: string[] }> {
+  const commands = banner
+    .split('\n')
+    .filter((line) => /^ {5}(CODE=|SWAP=|REFRESH_TOKEN=|curl )/.test(line))
+    .map((line) => line.trim());
+  expect(commands).toHaveLength(4);
+  if (hasCurl) {
+    // curl prints no newline after the refresh answer: the first echo adds it.
+    const script = `set -e\n${commands.join('\n')}\necho\necho "$CODE"\n`;
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>(
+      (resolve) => {
+        const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        child.on('close', (exitCode) => resolve({ stdout: out, code: exitCode }));
+      },
+    );
+    expect(code).toBe(0);
+    const [swapText = '', refreshText = '', printedCode = ''] = stdout.split('\n');
+    return { code: printedCode, outputs: [swapText, refreshText] };
+  }
+  const urls = commands.map((command) => /'(http[^']+)'/.exec(command)?.[1]);
+  const [authorizeUrl, swapUrl, , refreshUrl] = urls as [string, string, unknown, string];
+  const authorize = await fetch(authorizeUrl, { redirect: 'manual' });
+  const code = new URL(authorize.headers.get('location') as string).searchParams.get('code');
+  const swap = await fetch(swapUrl, {
+    method: 'POST',
+    headers: FORM,
+    body: new URLSearchParams({ code: code as string }).toString(),
+  });
+  const swapText = await swap.text();
+  const refresh = await fetch(refreshUrl, {
+    method: 'POST',
+    headers: FORM,
+    body: new URLSearchParams({
+      refresh_token: (JSON.parse(swapText) as { refresh_token: string }).refresh_token,
+    }).toString(),
+  });
+  return { code: code as string, outputs: [swapText, await refresh.text()] };
+}
+
 describe('the embedded default', () => {
-  it('without credentials: a loud banner and a walk-through whose commands work', async () => {
+  it(`without credentials: a loud banner and a walk-through whose commands work (${hasCurl ? 'curl' : 'fetch'})`, async () => {
     const s = serve({ PORT: '0' });
-    await s.waitFor(() => s.stderr().includes('refresh_token=REFRESH_TOKEN'), 'the walk-through');
+    await s.waitFor(() => s.stderr().includes('refresh_token=$REFRESH_TOKEN'), 'the walk-through');
     const banner = s.stderr();
     expect(banner).toContain('DEMO MODE');
     expect(banner).toContain('THROW-AWAY encryption key');
-    const urls = [...banner.matchAll(/curl [^\n]*?'(http[^']+)'/g)].map((m) => m[1] as string);
-    expect(urls).toHaveLength(3);
-    const [authorizeUrl, swapUrl, refreshUrl] = urls as [string, string, string];
-    expect(swapUrl).toMatch(/\/swap$/);
-    expect(refreshUrl).toMatch(/\/refresh$/);
 
-    // 1. the authorize URL redirects to the app with a code
-    const authorize = await fetch(authorizeUrl, { redirect: 'manual' });
-    expect(authorize.status).toBe(302);
-    const code = new URL(authorize.headers.get('location') as string).searchParams.get('code');
-    expect(code).toBeTruthy();
-    // 2. swap, as --data-urlencode 'code=CODE' sends it
-    const swap = await fetch(swapUrl, {
-      method: 'POST',
-      headers: FORM,
-      body: new URLSearchParams({ code: code as string }).toString(),
-    });
-    expect(swap.status).toBe(200);
-    const swapped = (await swap.json()) as { access_token: string; refresh_token: string };
+    const { code, outputs } = await runWalkThrough(banner);
+    expect(code).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(outputs).toHaveLength(2);
+    const swapped = JSON.parse(outputs[0] as string) as {
+      access_token: string;
+      refresh_token: string;
+    };
     expect(swapped.access_token).toBeTruthy();
-    // 3. refresh
-    const refresh = await fetch(refreshUrl, {
-      method: 'POST',
-      headers: FORM,
-      body: new URLSearchParams({ refresh_token: swapped.refresh_token }).toString(),
-    });
-    expect(refresh.status).toBe(200);
-    expect(((await refresh.json()) as { access_token: string }).access_token).toBeTruthy();
+    expect(swapped.refresh_token).toMatch(/^v1\./);
+    const refreshed = JSON.parse(outputs[1] as string) as { access_token: string };
+    expect(refreshed.access_token).toBeTruthy();
+    expect(refreshed.access_token).not.toBe(swapped.access_token);
 
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
     // The process's own output never carries what it handled.
     const output = s.stdout() + s.stderr();
     expect(output).toContain('"route":"/swap"');
+    expect(output).toContain('"route":"/refresh"');
     for (const secret of [
       code,
       swapped.access_token,
       swapped.refresh_token,
+      refreshed.access_token,
       DEMO_APP.clientSecret,
     ]) {
       expect(output).not.toContain(secret);
@@ -183,11 +229,34 @@ describe('the embedded default', () => {
 
 describe('SIGTERM', () => {
   const emulator = createEmulator({ autoApprove: true });
-  let upstream: EmulatorServer;
+  /** Set by the test: holds the next token request until the test lets it through. */
+  let hold: { arrived: () => void; released: Promise<void> } | undefined;
+  let upstream: ServerType;
+  let upstreamUrl: string;
   beforeAll(async () => {
-    upstream = await emulator.listen({ port: 0 });
+    upstream = await new Promise<ServerType>((resolve) => {
+      const created = honoServe(
+        {
+          hostname: '127.0.0.1',
+          port: 0,
+          fetch: async (request) => {
+            const held = hold;
+            if (held !== undefined && new URL(request.url).pathname === '/api/token') {
+              hold = undefined;
+              held.arrived();
+              await held.released;
+            }
+            return emulator.fetch(request);
+          },
+        },
+        () => resolve(created),
+      );
+    });
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   });
-  afterAll(() => upstream?.close());
+  afterAll(
+    () => new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve())),
+  );
 
   it('drains: the in-flight swap completes with 200, then the process exits 0', async () => {
     const s = serve({
@@ -196,12 +265,12 @@ describe('SIGTERM', () => {
       SPOTIFY_CLIENT_ID: DEMO_APP.clientId,
       SPOTIFY_CLIENT_SECRET: DEMO_APP.clientSecret,
       SPOTIFY_REDIRECT_URI: 'spotify-session-demo://callback',
-      SPOTIFY_ACCOUNTS_URL: upstream.url,
+      SPOTIFY_ACCOUNTS_URL: upstreamUrl,
       TOKEN_ENCRYPTION_KEYS: Keyring.generateKeyString(),
     });
     await s.waitFor(() => s.stdout().includes('"msg":"listening"'), 'listening');
     const url = listeningUrl(s);
-    const authorize = new URL('/authorize', upstream.url);
+    const authorize = new URL('/authorize', upstreamUrl);
     authorize.search = new URLSearchParams({
       client_id: DEMO_APP.clientId,
       response_type: 'code',
@@ -210,17 +279,27 @@ describe('SIGTERM', () => {
     const redirect = await fetch(authorize, { redirect: 'manual' });
     const code = new URL(redirect.headers.get('location') as string).searchParams.get('code');
 
-    emulator.setFault({ endpoint: '/api/token', type: 'latency', latencyMs: 600, count: 1 });
-    const before = emulator.stats().requests['POST /api/token'] ?? 0;
+    let release = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      hold = {
+        arrived: resolve,
+        released: new Promise<void>((done) => {
+          release = done;
+        }),
+      };
+    });
     const inFlight = fetch(`${url}/swap`, { method: 'POST', headers: FORM, body: `code=${code}` });
-    while ((emulator.stats().requests['POST /api/token'] ?? 0) === before) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await arrived; // the swap is waiting on Spotify
     s.child.kill('SIGTERM');
+    await s.waitFor(() => s.stderr().includes('SIGTERM: finishing'), 'the SIGTERM handler');
+    // Draining: new connections are refused while the in-flight swap is still open.
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    expect(s.child.exitCode).toBe(null);
+    release();
     const response = await inFlight;
     expect(response.status).toBe(200);
     expect(((await response.json()) as { access_token?: string }).access_token).toBeTruthy();
     expect(await s.exited).toBe(0);
-    expect(s.stderr()).toContain('SIGTERM');
+    expect(s.stdout()).toContain('"msg":"stopped"');
   });
 });

@@ -209,6 +209,13 @@ describe('swap and refresh, as the iOS SDK sends them', () => {
       headers: { 'Content-Type': 'application/json' },
     });
     await okJson(viaJson);
+    const jsonCode = await getCode(never);
+    const jsonSwap = await neverServer.app.request('/swap', {
+      method: 'POST',
+      body: JSON.stringify({ code: jsonCode, client_id: DEMO_APP.clientId }),
+      headers: { 'Content-Type': 'application/json; charset=utf-8' },
+    });
+    expect((await okJson(jsonSwap)).refresh_token).toMatch(/^v1\./);
   });
 
   it('serves /v1/swap and /v1/refresh with basePath /v1', async () => {
@@ -263,6 +270,26 @@ describe('rotation under each emulator policy', () => {
     const plain = await swap(server, pkce);
     const notRotated = await okJson(await refresh(server, plain.refresh_token as string));
     expect(notRotated.refresh_token).toBeUndefined();
+  });
+
+  it('a rotated token still expires at the max age counted from the ORIGINAL swap', async () => {
+    const always = await startUpstream('always');
+    let clock = Date.now();
+    const server = startServer(always, { now: () => clock, refreshTokenMaxAge: 1_000 });
+    const swapped = await swap(server, always);
+    clock += 600_000;
+    const rotated = (await okJson(await refresh(server, swapped.refresh_token as string)))
+      .refresh_token as string;
+    expect(rotated).toBeDefined();
+    clock += 300_000; // 900 s after the swap, 300 s after the rotation: still good
+    const again = (await okJson(await refresh(server, rotated))).refresh_token as string;
+    clock += 101_000; // 1001 s after the swap, 401 s after the last rotation
+    const before = always.emulator.stats().requests['POST /api/token'];
+    const refused = await refresh(server, again);
+    expectJsonHeaders(refused);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toBe(INVALID_REFRESH);
+    expect(always.emulator.stats().requests['POST /api/token']).toBe(before);
   });
 
   it('never: the original sealed token stays valid across refreshes', async () => {
@@ -333,38 +360,56 @@ describe("Spotify's OAuth errors pass through unchanged", () => {
 });
 
 describe('sealed tokens that do not open: one answer, byte for byte, and Spotify is never asked', () => {
-  it('tampered, truncated, foreign key, foreign client, expired and garbage all look the same', async () => {
+  /** Status, headers (but the request id) and body: what must not differ between failures. */
+  async function answer(response: Response): Promise<string> {
+    const headers = [...response.headers].filter(([name]) => name !== 'x-request-id');
+    return JSON.stringify([response.status, headers, await response.text()]);
+  }
+
+  it('tampered, truncated, foreign key, retired key, foreign client, expired and garbage all look the same', async () => {
     const swapped = await swap(neverServer, never);
     const sealed = swapped.refresh_token as string;
+    const { refreshToken: raw } = await keyring.unseal(sealed, {
+      clientId: DEMO_APP.clientId,
+      maxAge: 15_552_000,
+    });
     const other = await Keyring.parse(Keyring.generateKeyString());
+    const retiredKey = Keyring.generateKeyString();
+    const retired = await Keyring.parse(retiredKey);
     const flip = (s: string, at: number) =>
       s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
     const candidates = [
       flip(sealed, sealed.length - 5),
       flip(sealed, sealed.indexOf('.', 3) + 3),
+      flip(sealed, 3),
       sealed.slice(0, -10),
+      sealed.slice(0, 20),
       `${sealed}AAAA`,
-      await other.seal('some-token', { clientId: DEMO_APP.clientId }),
-      await keyring.seal('some-token', { clientId: 'another-client' }),
+      await other.seal(raw, { clientId: DEMO_APP.clientId }),
+      await retired.seal(raw, { clientId: DEMO_APP.clientId }),
+      await keyring.seal(raw, { clientId: 'another-client' }),
       'v1.nokey.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
       'garbage',
       '%FF%FE',
       'a'.repeat(2048),
     ];
     const expiredServer = startServer(never, { now: () => Date.now() + 181 * 86_400_000 });
-    const before = never.emulator.stats().grants.refresh_token;
-    const answers = new Set<string>();
+    const before = never.emulator.stats().requests['POST /api/token'] ?? 0;
+    const reference = await answer(await refresh(neverServer, 'garbage'));
+    expect(JSON.parse(reference)[2]).toBe(INVALID_REFRESH);
     for (const candidate of candidates) {
       const response = await refresh(neverServer, candidate);
       expectJsonHeaders(response);
-      expect(response.status).toBe(400);
-      answers.add(await response.text());
+      expect(await answer(response), candidate).toBe(reference);
     }
-    const expired = await refresh(expiredServer, sealed);
-    expect(expired.status).toBe(400);
-    answers.add(await expired.text());
-    expect([...answers]).toEqual([INVALID_REFRESH]);
-    expect(never.emulator.stats().grants.refresh_token).toBe(before);
+    expect(await answer(await refresh(expiredServer, sealed))).toBe(reference);
+    expect(never.emulator.stats().requests['POST /api/token'] ?? 0).toBe(before);
+    // The retired key's token opened while its key was on the ring (behind a newer one).
+    const rotatedRing = await Keyring.parse(`${Keyring.generateKeyString()},${retiredKey}`);
+    const withRetired = startServer(never, { keyring: rotatedRing });
+    await okJson(await refresh(withRetired, candidates[7] as string));
+    // And the same sealed token still works: nothing was burned.
+    await okJson(await refresh(neverServer, sealed));
   });
 });
 
@@ -405,7 +450,7 @@ describe('our own errors keep the OAuth shape', () => {
       'code=a&client_id=someone-else',
       undefined,
       400,
-      'invalid_client',
+      'invalid_request',
       'client_id is not the client this server serves',
     ],
     [
@@ -423,7 +468,7 @@ describe('our own errors keep the OAuth shape', () => {
       'code=a&grant_type=client_credentials',
       undefined,
       400,
-      'unsupported_grant_type',
+      'invalid_request',
       'grant_type must be authorization_code',
     ],
     [
@@ -450,8 +495,71 @@ describe('our own errors keep the OAuth shape', () => {
       'refresh_token=a&grant_type=authorization_code',
       undefined,
       400,
-      'unsupported_grant_type',
+      'invalid_request',
       'grant_type must be refresh_token',
+    ],
+    [
+      'refresh with a wrong client_id',
+      '/refresh',
+      'refresh_token=a&client_id=someone-else',
+      undefined,
+      400,
+      'invalid_request',
+      'client_id is not the client this server serves',
+    ],
+    [
+      'duplicated refresh_token',
+      '/refresh',
+      'refresh_token=a&refresh_token=b',
+      undefined,
+      400,
+      'invalid_request',
+      'refresh_token must be sent only once',
+    ],
+    [
+      'duplicated redirect_uri',
+      '/swap',
+      `code=a&redirect_uri=${encodeURIComponent(REDIRECTS[0] as string)}&redirect_uri=x`,
+      undefined,
+      400,
+      'invalid_request',
+      'redirect_uri must be sent only once',
+    ],
+    [
+      'duplicated code in a JSON body',
+      '/swap',
+      '{"code":"a","code":"b"}',
+      { 'Content-Type': 'application/json' },
+      400,
+      'invalid_request',
+      'code must be sent only once',
+    ],
+    [
+      'oversized refresh_token',
+      '/refresh',
+      `refresh_token=${'a'.repeat(2049)}`,
+      undefined,
+      400,
+      'invalid_request',
+      'refresh_token is too long (at most 2048 bytes)',
+    ],
+    [
+      'malformed client_id',
+      '/swap',
+      'code=a&client_id=a%20b',
+      undefined,
+      400,
+      'invalid_request',
+      'client_id is malformed',
+    ],
+    [
+      'a JSON code that is not a string',
+      '/swap',
+      '{"code":42}',
+      { 'Content-Type': 'application/json' },
+      400,
+      'invalid_request',
+      'code must be a string',
     ],
     [
       'unsupported content type',
@@ -582,10 +690,127 @@ describe('upstream faults', () => {
   });
 });
 
+describe('upstream faults on /refresh', () => {
+  it('timeout → 504, 5xx → 502, 429 → 503 with Retry-After, drop → 502; never retried, token kept', async () => {
+    const faulty = await startUpstream('never');
+    const server = startServer(faulty, { upstreamTimeout: 300 });
+    const swapped = await swap(server, faulty);
+    const before = faulty.emulator.stats().requests['POST /api/token'] ?? 0;
+    const cases: [Parameters<Emulator['setFault']>[0], number, string | null][] = [
+      [{ endpoint: '/api/token', type: 'latency', latencyMs: 1500, count: 1 }, 504, null],
+      [{ endpoint: '/api/token', type: 'status', status: 500, count: 1 }, 502, null],
+      [{ endpoint: '/api/token', type: 'status', status: 429, retryAfter: 7, count: 1 }, 503, '7'],
+      [{ endpoint: '/api/token', type: 'drop', count: 1 }, 502, null],
+    ];
+    for (const [fault, status, retryAfter] of cases) {
+      faulty.emulator.setFault(fault);
+      const response = await refresh(server, swapped.refresh_token as string);
+      expectJsonHeaders(response);
+      expect(response.status, JSON.stringify(fault)).toBe(status);
+      expect(response.headers.get('retry-after')).toBe(retryAfter);
+      const body = (await response.json()) as { error: string; error_description: string };
+      expect(body.error).toBe(status === 502 ? 'server_error' : 'temporarily_unavailable');
+      faulty.emulator.clearFaults();
+    }
+    expect(faulty.emulator.stats().requests['POST /api/token']).toBe(before + cases.length);
+    // A failed upstream call does not burn the sealed token.
+    await okJson(await refresh(server, swapped.refresh_token as string));
+  });
+});
+
+describe('every answer is JSON and never cached', () => {
+  it('/healthz, /readyz (ready and draining), /metrics without metrics, 404, 405, HEAD', async () => {
+    const server = startServer(never);
+    const answers = [
+      await server.app.request('/healthz'),
+      await server.app.request('/healthz', { method: 'HEAD' }),
+      await server.app.request('/readyz'),
+      await server.app.request('/metrics'),
+      await server.app.request('/nothing-here'),
+      await server.app.request('/readyz', { method: 'DELETE' }),
+    ];
+    server.drain();
+    answers.push(await server.app.request('/readyz'));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 404, 404, 405, 503]);
+    const bodies: unknown[] = [];
+    for (const response of answers) {
+      expectJsonHeaders(response);
+      const text = await response.text();
+      bodies.push(text === '' ? undefined : JSON.parse(text));
+    }
+    expect(bodies[1]).toBeUndefined(); // HEAD
+    expect(bodies[6]).toMatchObject({ ready: false, status: 'draining' });
+  });
+
+  it('a CORS preflight and a 429 carry the same headers', async () => {
+    const server = startServer(never, {
+      corsOrigins: ['https://app.example'],
+      rateLimit: { ip: 1, token: 0 },
+    });
+    const preflight = await server.app.request('/swap', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('POST,OPTIONS');
+    expectJsonHeaders(preflight);
+    const env = { clientIp: '198.51.100.9' };
+    const post = () =>
+      server.fetch(
+        new Request('http://server.test/swap', { method: 'POST', headers: FORM, body: '' }),
+        env,
+      );
+    expect((await post()).status).toBe(400);
+    const limited = await post();
+    expectJsonHeaders(limited);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.json()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: `Too many requests; retry in ${limited.headers.get('retry-after')} seconds`,
+    });
+  });
+
+  it('a bug (here a rate-limit store that throws) is a JSON 500, logged without a stack in the answer', async () => {
+    const server = startServer(never, {
+      rateLimit: { ip: 5, token: 0 },
+      rateLimitStore: {
+        kind: 'broken',
+        limiter: () => ({
+          consume: () => Promise.reject(new Error('store exploded')),
+        }),
+        health: async () => 'ok',
+        close: async () => {},
+      },
+    });
+    const linesBefore = logLines.length;
+    const response = await form(server, '/swap', 'code=a');
+    expectJsonHeaders(response);
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({
+      error: 'server_error',
+      error_description: 'Internal server error',
+    });
+    expect(text).not.toContain('exploded');
+    const logged = logLines.slice(linesBefore).join('');
+    expect(logged).toContain('unhandled error');
+    expect(logged).toContain('store exploded');
+  });
+});
+
 describe('logs', () => {
   it('the run above logged requests, and never a code, token, verifier or secret', () => {
     const all = logLines.join('');
     expect(logLines.length).toBeGreaterThan(50);
+    const entries = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // Error paths were logged too: upstream failures, refused tokens, the 500.
+    const requests = entries.filter((entry) => entry.msg === 'request');
+    expect(requests.every((entry) => typeof entry.requestId === 'string')).toBe(true);
+    expect(new Set(requests.map((entry) => entry.status))).toEqual(
+      new Set([200, 204, 400, 404, 405, 413, 429, 500, 502, 503, 504]),
+    );
     expect(all).toContain('"route":"/swap"');
     expect(secrets.size).toBeGreaterThan(40);
     const leaked = [...secrets].filter((secret) => secret.length >= 8 && all.includes(secret));

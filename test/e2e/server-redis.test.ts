@@ -20,6 +20,12 @@ interface Instance {
   child: ChildProcess;
   url: string;
   logs: () => string;
+  /** Resolves once `text` has been logged `times` times (checked on every chunk of output). */
+  logged: (text: string, times?: number) => Promise<void>;
+}
+
+function occurrences(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
 }
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
@@ -28,26 +34,32 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  const waiters = new Set<() => void>();
   child.stderr?.resume();
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)","msg":"listening"/.exec(out);
-      if (match) resolve(match[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const waiter of waiters) waiter();
   });
-  return { child, url, logs: () => out };
-}
-
-/** Polls `check` until it returns true (the state lives in other processes: no event to await). */
-async function until(check: () => Promise<boolean>, what: string, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`))),
+  );
+  exited.catch(() => {});
+  const logged = (text: string, times = 1) =>
+    Promise.race([
+      exited,
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (occurrences(out, text) < times) return;
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      }),
+    ]);
+  await logged('"msg":"listening"');
+  const url = /"url":"(http:\/\/[^"]+)","msg":"listening"/.exec(out)?.[1] as string;
+  return { child, url, logs: () => out, logged };
 }
 
 async function readiness(instance: Instance) {
@@ -122,10 +134,8 @@ describe.skipIf(skip)('two instances sharing Redis', () => {
   it('enforce one limit together: 3 requests to A + 3 to B → the 6th is 429', async () => {
     const [a, b] = instances as [Instance, Instance];
     for (const instance of [a, b]) {
-      await until(
-        async () => (await readiness(instance)).body.status === 'ready',
-        'Redis connected',
-      );
+      await instance.logged('Redis connected');
+      expect((await readiness(instance)).body.status).toBe('ready');
       expect((await readiness(instance)).body.checks.rateLimitStore).toEqual({
         kind: 'redis',
         status: 'ok',
@@ -142,11 +152,9 @@ describe.skipIf(skip)('two instances sharing Redis', () => {
     const [a, b] = instances as [Instance, Instance];
     await redis.stop();
     for (const instance of [a, b]) {
-      await until(
-        async () => (await readiness(instance)).body.status === 'degraded',
-        '/readyz degraded',
-      );
+      await instance.logged('Redis unreachable');
       const state = await readiness(instance);
+      expect(state.body.status).toBe('degraded');
       expect(state.status).toBe(200);
       expect(state.body.checks.rateLimitStore).toEqual({ kind: 'redis', status: 'down' });
     }
@@ -167,10 +175,8 @@ describe.skipIf(skip)('two instances sharing Redis', () => {
     const [a, b] = instances as [Instance, Instance];
     await redis.start();
     for (const instance of [a, b]) {
-      await until(
-        async () => (await readiness(instance)).body.status === 'ready',
-        'Redis reconnected',
-      );
+      await instance.logged('Redis connected', 2);
+      expect((await readiness(instance)).body.status).toBe('ready');
     }
     await expectSharedLimit([a, b]);
   });
