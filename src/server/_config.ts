@@ -6,7 +6,8 @@
  * exits with code 2.
  */
 import * as v from 'valibot';
-import { ConfigurationError, Session } from '../core/index.js';
+import { validateAccountsUrl, validateRedirectUri } from '../core/_urls.js';
+import { ConfigurationError } from '../core/index.js';
 import { DEFAULT_REFRESH_TOKEN_MAX_AGE, normaliseBasePath } from './_options.js';
 import { Keyring } from './keyring.js';
 
@@ -271,7 +272,7 @@ export async function loadServeConfig(
     }
     for (const [index, uri] of list(redirectText).entries()) {
       try {
-        new Session({ clientId: 'config-check', redirectUri: uri });
+        validateRedirectUri(uri);
         if (redirectUris.includes(uri)) {
           problems.push(`SPOTIFY_REDIRECT_URI entry ${index + 1} repeats an earlier entry`);
         } else redirectUris.push(uri);
@@ -283,7 +284,7 @@ export async function loadServeConfig(
     const accountsText = pick(flags.accountsUrl, env.SPOTIFY_ACCOUNTS_URL)?.trim();
     if (accountsText !== undefined) {
       try {
-        new Session({ clientId: 'config-check', accountsUrl: accountsText });
+        validateAccountsUrl(accountsText);
         accountsUrl = accountsText;
       } catch (error) {
         const message = error instanceof ConfigurationError ? error.message : 'is not a usable URL';

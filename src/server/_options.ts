@@ -3,6 +3,7 @@
  * are resolved.
  */
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { validateAccountsUrl, validateRedirectUri } from '../core/_urls.js';
 import { ConfigurationError } from '../core/errors/index.js';
 import type { Keyring } from './keyring.js';
 import type { TokenServerMetrics } from './metrics.js';
@@ -240,6 +241,18 @@ export function resolveTokenServerOptions(
       'redirectUris needs at least one redirect URI (the first is the default)',
     );
   }
+  // Checked here, not per request: a URI Spotify refuses must stop the server from starting.
+  for (const [index, uri] of options.redirectUris.entries()) {
+    try {
+      validateRedirectUri(uri);
+    } catch (error) {
+      const reason = error instanceof ConfigurationError ? error.message : 'is not valid';
+      throw new ConfigurationError(`redirectUris[${index}]`, `redirectUris[${index}]: ${reason}`, {
+        cause: error,
+      });
+    }
+  }
+  if (options.accountsUrl !== undefined) validateAccountsUrl(options.accountsUrl);
   let keyring: Promise<Keyring>;
   if (options.keyring !== undefined) keyring = Promise.resolve(options.keyring);
   else if (options.encryptionKeys !== undefined) keyring = parseKeys(options.encryptionKeys);

@@ -370,3 +370,37 @@ describe('createTokenServer (stub upstream)', () => {
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('createTokenServer refuses URLs Spotify would refuse, at construction', () => {
+  const base = {
+    clientId: 'app',
+    clientSecret: 'secret',
+    encryptionKeys: Keyring.generateKeyString(),
+    logger: pino({ level: 'silent' }),
+  };
+
+  it('a localhost redirect URI names its index and suggests the loopback literal', () => {
+    expect(() =>
+      createTokenServer({
+        ...base,
+        redirectUris: ['myapp://callback', 'http://localhost:8080/cb'],
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIGURATION',
+        option: 'redirectUris[1]',
+        message: expect.stringContaining('http://127.0.0.1:8080/cb'),
+      }),
+    );
+  });
+
+  it('a plain-http accountsUrl to a remote host', () => {
+    expect(() =>
+      createTokenServer({
+        ...base,
+        redirectUris: ['myapp://callback'],
+        accountsUrl: 'http://accounts.example.com',
+      }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_CONFIGURATION', option: 'accountsUrl' }));
+  });
+});

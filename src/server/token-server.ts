@@ -111,8 +111,6 @@ function methodNotAllowed(allow: string): Response {
 export function createTokenServer(options: TokenServerOptions): TokenServer {
   const config = resolveTokenServerOptions(options, (text) => Keyring.parse(text));
   const { logger, metrics, basePath } = config;
-  // Every redirect URI must be one Spotify accepts; Session checks it (ConfigurationError).
-  for (const redirectUri of config.redirectUris) newSession(config, redirectUri);
 
   const window = config.rateLimit.window;
   const store = config.rateLimitStore;
