@@ -1,0 +1,46 @@
+import type { SessionTokens } from './tokens.js';
+
+/**
+ * Where a Session's tokens live between runs. Core defines the contract and
+ * never imports an implementation: `MemoryStore`, `FileStore` and `RedisStore`
+ * live in `spotify-session/stores`, `…/stores/file` and `…/stores/redis`.
+ *
+ * Values are what `session.toJSON()` returns. A store must keep them whole:
+ * `get` after `set` returns an equal object, and a write is durable once the
+ * returned promise resolves (the Session hands out a new access token only
+ * after that, so a rotated refresh token is never lost).
+ */
+export interface TokenStore {
+  /** The tokens stored under `key`, or `undefined` when there are none. */
+  get(key: string): Promise<SessionTokens | undefined>;
+  /** Stores `tokens` under `key`, replacing what was there. */
+  set(key: string, tokens: SessionTokens): Promise<void>;
+  /** Forgets the tokens under `key` (no error when there are none). */
+  delete(key: string): Promise<void>;
+  /**
+   * Optional: an exclusive lock on `key` across processes, so that only one
+   * of them refreshes a rotating refresh token. Resolves once the lock is
+   * held; rejects when `options.wait` passes first or `options.signal`
+   * aborts. A holder that dies loses the lock after `options.ttl`.
+   */
+  lock?(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock>;
+}
+
+/** Options of {@link TokenStore.lock}. */
+export interface TokenStoreLockOptions {
+  /** Milliseconds the lock lives unless released: a crashed holder blocks no longer than this. */
+  ttl: number;
+  /** Milliseconds to wait for the lock before giving up. */
+  wait: number;
+  /** Gives up waiting when it aborts. */
+  signal?: AbortSignal | undefined;
+}
+
+/** A held lock from {@link TokenStore.lock}. */
+export interface TokenStoreLock {
+  /**
+   * Releases the lock if this holder still owns it (a lock that expired and
+   * was taken by another process is left alone). Never throws for a lost lock.
+   */
+  release(): Promise<void>;
+}
