@@ -1,9 +1,14 @@
 /**
- * The token swap server on Cloudflare Workers: `createTokenServer` is a fetch handler, so
- * the Worker only maps its bindings to options. Secrets are set with `wrangler secret put`
- * (see README.md), never in wrangler.toml.
+ * The token swap server on Cloudflare Workers: `createTokenServer` is a fetch handler, and
+ * `loadTokenServerOptions` reads the bindings exactly as `spotify-session serve` reads its
+ * environment (same names, same checks, same messages). Secrets are set with
+ * `wrangler secret put` (see README.md), never in wrangler.toml.
  */
-import { createTokenServer, type TokenServer } from 'spotify-session/server';
+import {
+  createTokenServer,
+  loadTokenServerOptions,
+  type TokenServer,
+} from '@spotify-session/cli/server';
 
 /** Bindings of this Worker: [vars] in wrangler.toml plus the secrets. */
 export interface Env {
@@ -23,6 +28,15 @@ export interface Env {
   SPOTIFY_ACCOUNTS_URL?: string;
   /** Optional log level: fatal, error, warn, info (default), debug, trace or silent ([vars]). */
   LOG_LEVEL?: string;
+  /**
+   * Optional, as documented for `serve`: RATE_LIMIT_IP, RATE_LIMIT_TOKEN,
+   * RATE_LIMIT_WINDOW_S, UPSTREAM_TIMEOUT_MS, REFRESH_TOKEN_MAX_AGE_S ([vars]).
+   */
+  RATE_LIMIT_IP?: string;
+  RATE_LIMIT_TOKEN?: string;
+  RATE_LIMIT_WINDOW_S?: string;
+  UPSTREAM_TIMEOUT_MS?: string;
+  REFRESH_TOKEN_MAX_AGE_S?: string;
 }
 
 /** The part of Workers' ExecutionContext the server may use. */
@@ -31,48 +45,39 @@ interface ExecutionContext {
   passThroughOnException(): void;
 }
 
-function list(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
 // One server per isolate: the keys are parsed (and imported as non-extractable
 // CryptoKeys) once, not on every request. Bindings do not change within an isolate.
 let server: TokenServer | undefined;
 
-function tokenServer(env: Env): TokenServer {
-  server ??= createTokenServer({
-    clientId: env.SPOTIFY_CLIENT_ID,
-    clientSecret: env.SPOTIFY_CLIENT_SECRET,
-    redirectUris: list(env.SPOTIFY_REDIRECT_URI),
-    encryptionKeys: env.TOKEN_ENCRYPTION_KEYS,
-    basePath: env.BASE_PATH ?? '',
-    ...(env.SPOTIFY_ACCOUNTS_URL === undefined ? {} : { accountsUrl: env.SPOTIFY_ACCOUNTS_URL }),
-    corsOrigins: list(env.CORS_ORIGINS),
-    // Cloudflare sets the visitor's address; there is no socket to read on Workers.
-    clientIp: (request: Request) => request.headers.get('cf-connecting-ip') ?? undefined,
-    // Per-isolate memory counters only slow down a single abuser hitting one isolate:
-    // add a Cloudflare rate limiting rule on /swap and /refresh for a global limit.
-    rateLimit: { ip: 120, token: 10, window: 60 },
-    // JSON lines through console.log: visible with `wrangler tail` and in Workers Logs.
-    logger: { level: env.LOG_LEVEL ?? 'info' },
-  });
+/** The server, or the problems with the bindings (each names the binding, never a secret). */
+function tokenServer(env: Env): TokenServer | string[] {
+  if (server !== undefined) return server;
+  const loaded = loadTokenServerOptions(env);
+  if (!loaded.ok) return loaded.problems;
+  try {
+    server = createTokenServer({
+      ...loaded.options,
+      // Cloudflare sets the visitor's address; there is no socket to read on Workers.
+      clientIp: (request: Request) => request.headers.get('cf-connecting-ip') ?? undefined,
+      // Rate limits are counted per isolate: add a Cloudflare rate limiting rule on /swap
+      // and /refresh for a global limit. Logs are JSON lines through console.log
+      // (`wrangler tail`, Workers Logs).
+    });
+  } catch (error) {
+    return [error instanceof Error ? error.message : 'the token server is misconfigured'];
+  }
   return server;
 }
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    let handler: TokenServer;
-    try {
-      handler = tokenServer(env);
-    } catch (error) {
-      // A missing or invalid binding (ConfigurationError: its message names the setting,
-      // never a secret). Answer JSON, as the mobile SDKs cannot parse Cloudflare's HTML
-      // error page, and build the server again on the next request once it is fixed.
+    const handler = tokenServer(env);
+    if (Array.isArray(handler)) {
+      // Missing or invalid bindings. Answer JSON, as the mobile SDKs cannot parse
+      // Cloudflare's HTML error page, and build the server again on the next request once
+      // they are fixed.
       // biome-ignore lint/suspicious/noConsole: on Workers, console is where logs go.
-      console.error(error instanceof Error ? error.message : 'token server misconfigured');
+      for (const problem of handler) console.error(problem);
       return new Response(
         JSON.stringify({
           error: 'server_error',

@@ -6,6 +6,7 @@ import {
   type EmulatorOptions,
   type RotationPolicy,
 } from '../emulator/index.js';
+import { EXIT } from './_exit-codes.js';
 
 interface EmulatorCommandOptions {
   port: number;
@@ -23,8 +24,13 @@ function parsePort(value: string): number {
   return Number(value);
 }
 
+/** `--redirect-uri` repeated and/or comma-separated, as in `serve`; an empty entry is refused. */
 function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => entry === '')) {
+    throw new InvalidArgumentError('an entry is empty (look for a doubled or trailing comma).');
+  }
+  return [...(previous ?? []), ...entries];
 }
 
 /** Speaks of flags, not of the option names createEmulator's messages use. */
@@ -40,7 +46,7 @@ function inFlagTerms(message: string, redirectUris: readonly string[]): string {
 }
 
 function fail(program: Command, message: string): never {
-  program.error(`error: ${message}`, { exitCode: 2, code: 'spotify-session.emulator' });
+  program.error(`error: ${message}`, { exitCode: EXIT.usage, code: 'spotify-session.emulator' });
 }
 
 /**
@@ -51,7 +57,7 @@ export function registerEmulatorCommand(program: Command): void {
   program
     .command('emulator')
     .description(
-      'Run a local Spotify Accounts service (GET /authorize, POST /api/token) for development and tests.',
+      'Run a local Spotify for development and tests: the Accounts service (GET /authorize, POST /api/token) and the Web API under /v1.',
     )
     .option('--port <port>', 'TCP port (0 = any free port)', parsePort, 4510)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
@@ -59,7 +65,7 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--client-secret <secret>', 'client secret of the app (default: the demo secret)')
     .option(
       '--redirect-uri <uri>',
-      "a registered redirect URI (repeatable; default: the demo app's)",
+      "registered redirect URIs, comma-separated or repeated (default: the demo app's)",
       collect,
     )
     .option(
@@ -90,11 +96,16 @@ export function registerEmulatorCommand(program: Command): void {
       try {
         server = await emulator.listen({ port: flags.port, host: flags.host });
       } catch (error) {
-        fail(command, `cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}`);
+        // A runtime failure, not a usage error: exit 1, without the usage text.
+        process.stderr.write(
+          `spotify-session emulator: cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}\n`,
+        );
+        process.exit(EXIT.failed);
       }
 
-      console.log(`Spotify Accounts emulator listening on ${server.url}`);
+      console.log(`Spotify emulator (Accounts service and Web API) listening on ${server.url}`);
       console.log(`  accounts URL:   ${server.url}  (GET /authorize, POST /api/token)`);
+      console.log(`  Web API URL:    ${server.url}/v1  (SPOTIFY_API_URL, SpotifyWebAPI's apiUrl)`);
       console.log(`  client id:      ${app.clientId}`);
       console.log(`  client secret:  ${app.clientSecret}`);
       console.log(`  redirect URIs:  ${app.redirectUris.join(', ')}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigurationError } from '../core/errors/index.js';
 import { Keyring } from '../server/keyring.js';
+import { EXIT } from './_exit-codes.js';
 
 const KEYS_VARIABLE = 'TOKEN_ENCRYPTION_KEYS';
 
@@ -38,7 +39,7 @@ export function registerKeysCommand(program: Command): void {
         process.stderr.write(
           `error: ${KEYS_VARIABLE} is not set (create a key with \`spotify-session keys generate\`)\n`,
         );
-        process.exit(2);
+        process.exit(EXIT.usage);
       }
       let keyring: Keyring;
       try {
@@ -49,7 +50,7 @@ export function registerKeysCommand(program: Command): void {
       } catch (error) {
         if (error instanceof ConfigurationError) {
           process.stderr.write(`error: ${error.message}\n`);
-          process.exit(2);
+          process.exit(EXIT.usage);
         }
         throw error;
       }

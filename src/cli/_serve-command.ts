@@ -1,134 +1,163 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { createEmulator, DEMO_APP } from '../emulator/index.js';
-import { loadServeConfig, type ServeFlags } from '../server/_config.js';
-import { resolveLogger } from '../server/_options.js';
+import {
+  loadTokenServerOptions,
+  SETTINGS,
+  type ServeSettings,
+  type TokenServerFlags,
+} from '../server/_config.js';
+import type { TokenServerOptions } from '../server/_options.js';
 import { Keyring } from '../server/keyring.js';
+import { EXIT } from './_exit-codes.js';
+
+/** Commander's camelCase name of a `--kebab-case` flag. */
+function flagKey(flag: string): string {
+  return flag.slice(2).replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Secrets someone may try to pass as a flag: refused with the variable to use instead. */
+const SECRET_FLAGS = [
+  ['--client-secret', 'SPOTIFY_CLIENT_SECRET'],
+  ['--token-encryption-keys', 'TOKEN_ENCRYPTION_KEYS'],
+  ['--encryption-keys', 'TOKEN_ENCRYPTION_KEYS'],
+] as const;
+
+/** `serve --help`'s epilogue: every setting (env-only ones included) and the exit codes. */
+function settingsHelp(): string {
+  const width = Math.max(...SETTINGS.map((setting) => setting.env.length));
+  const lines = SETTINGS.map((setting) => {
+    const flag = setting.flag === undefined ? '(environment only)' : setting.flag;
+    const fallback = setting.default === undefined ? '' : ` [default: ${setting.default}]`;
+    return `  ${setting.env.padEnd(width)}  ${flag}: ${setting.description}${fallback}`;
+  });
+  return `
+Environment variables (a flag, where there is one, overrides its variable):
+${lines.join('\n')}
+
+Without SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET (and NODE_ENV unset, development or test)
+the server runs against an embedded emulator with a throw-away key.
+
+Exit codes:
+  0  stopped cleanly (SIGTERM or SIGINT)
+  1  could not start or failed while running (e.g. the port is in use)
+  2  usage or configuration error (each problem is printed on its own line)
+
+See docs/server.md ("Configuration") and docs/cli.md.
+`;
+}
 
 /** `spotify-session serve`: the token swap and refresh server for the mobile SDKs. */
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description(
       'Run the token swap and refresh server for Spotify mobile SDKs (tokenSwapURL / tokenRefreshURL). ' +
         'Without Spotify credentials (and NODE_ENV not production) it runs against an embedded emulator.',
-    )
-    .option('--client-id <id>', 'Spotify client id (env SPOTIFY_CLIENT_ID)')
-    .option(
-      '--redirect-uri <uris>',
-      'allowed redirect URIs, comma-separated, default first (env SPOTIFY_REDIRECT_URI)',
-    )
-    .option('--accounts-url <url>', 'Accounts service base URL (env SPOTIFY_ACCOUNTS_URL)')
-    .option('--host <host>', 'interface to listen on (env HOST, default 127.0.0.1)')
-    .option('--port <port>', 'port, 0 = any free one (env PORT, default 3000)')
-    .option('--base-path <path>', 'prefix of /swap and /refresh, e.g. /v1 (env BASE_PATH)')
-    .option('--redis-url <url>', 'share rate limits through Redis (env REDIS_URL)')
-    .option(
-      '--cors-origins <origins>',
-      'browser origins allowed, comma-separated (env CORS_ORIGINS)',
-    )
-    .option('--trust-proxy <hops>', 'false, true or number of proxies in front (env TRUST_PROXY)')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
-    .option(
-      '--rate-limit-ip <n>',
-      'requests per window (RATE_LIMIT_WINDOW_S, 60 s) per client IP, 0 = off (env RATE_LIMIT_IP, default 120)',
-    )
-    .option(
-      '--rate-limit-token <n>',
-      'refreshes per window per refresh token, 0 = off (env RATE_LIMIT_TOKEN, default 10)',
-    )
-    .option(
-      '--upstream-timeout-ms <ms>',
-      'how long to wait for Spotify before answering 504 (env UPSTREAM_TIMEOUT_MS, default 10000)',
-    )
-    .action(async (flags: ServeFlags) => {
-      await runServe(flags);
-    });
+    );
+  for (const setting of SETTINGS) {
+    if (setting.flag === undefined) continue;
+    const fallback = setting.default === undefined ? '' : `, default ${setting.default}`;
+    const description = `${setting.description} (env ${setting.env}${fallback})`;
+    if (setting.flag === '--redirect-uri') {
+      command.option(`${setting.flag} <uris>`, `${description}; repeatable`, collect);
+    } else command.option(`${setting.flag} <value>`, description);
+  }
+  for (const [flag] of SECRET_FLAGS) {
+    command.addOption(new Option(`${flag} <value>`).hideHelp());
+  }
+  command.addHelpText('after', settingsHelp());
+  command.action(async (flags: Record<string, unknown>) => {
+    for (const [flag, variable] of SECRET_FLAGS) {
+      if (flags[flagKey(flag)] !== undefined) {
+        command.error(
+          `error: ${flag} is not accepted: flags show up in \`ps\` and shell history. ` +
+            `Set ${variable} in the environment instead.`,
+          { exitCode: EXIT.usage, code: 'spotify-session.secret-flag' },
+        );
+      }
+    }
+    await runServe(flags as TokenServerFlags);
+  });
 }
 
-async function runServe(flags: ServeFlags): Promise<void> {
-  const result = await loadServeConfig(process.env, flags);
-  if (!result.ok) {
+async function runServe(flags: TokenServerFlags): Promise<void> {
+  const loaded = loadTokenServerOptions(process.env, flags, { embedded: true });
+  if (!loaded.ok) {
     process.stderr.write(
-      `spotify-session serve: the configuration cannot work:\n${result.problems
+      `spotify-session serve: the configuration cannot work:\n${loaded.problems
         .map((problem) => `  - ${problem}`)
         .join('\n')}\nSee docs/server.md ("Configuration").\n`,
     );
-    process.exit(2);
+    process.exit(EXIT.usage);
   }
-  const config = result.config;
-  const logger = resolveLogger({ level: config.logLevel });
+  const { serve } = loaded;
   // Loaded here, not at the top: Redis, Prometheus and the Node listener would
   // otherwise slow every other command (and --help) by about 0.2 s.
   const { closeOnSignals, serveTokenServer } = await import('../server/node.js');
 
-  let clientId = config.clientId;
-  let clientSecret = config.clientSecret;
-  let redirectUris = config.redirectUris;
-  let accountsUrl = config.accountsUrl;
-  let keyring = config.keyring;
+  let options: TokenServerOptions;
   let closeEmulator: (() => Promise<void>) | undefined;
-  if (config.mode === 'embedded') {
+  if (loaded.mode === 'embedded') {
     const emulator = createEmulator({ autoApprove: true });
     const listening = await emulator.listen({ port: 0, host: '127.0.0.1' });
     closeEmulator = () => listening.close();
-    clientId = DEMO_APP.clientId;
-    clientSecret = DEMO_APP.clientSecret;
-    // App schemes first: that is what the iOS SDK uses.
-    redirectUris = [...DEMO_APP.redirectUris].sort(
-      (a, b) => Number(a.startsWith('http')) - Number(b.startsWith('http')),
-    );
-    accountsUrl = listening.url;
-    keyring ??= await Keyring.parse(Keyring.generateKeyString());
-  }
+    options = {
+      ...loaded.options,
+      clientId: DEMO_APP.clientId,
+      clientSecret: DEMO_APP.clientSecret,
+      // App schemes first: that is what the iOS SDK uses.
+      redirectUris: [...DEMO_APP.redirectUris].sort(
+        (a, b) => Number(a.startsWith('http')) - Number(b.startsWith('http')),
+      ),
+      accountsUrl: listening.url,
+      encryptionKeys: loaded.options.encryptionKeys ?? Keyring.generateKeyString(),
+    };
+  } else options = loaded.options;
 
   let running: Awaited<ReturnType<typeof serveTokenServer>>;
   try {
-    running = await serveTokenServer({
-      clientId,
-      clientSecret,
-      redirectUris,
-      keyring: keyring as Keyring,
-      accountsUrl,
-      host: config.host,
-      port: config.port,
-      basePath: config.basePath,
-      ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
-      corsOrigins: config.corsOrigins,
-      trustProxy: config.trustProxy,
-      rateLimit: config.rateLimit,
-      upstreamTimeout: config.upstreamTimeout,
-      refreshTokenMaxAge: config.refreshTokenMaxAge,
-      shutdownGracePeriod: config.shutdownGracePeriod,
-      logger,
-    });
+    running = await serveTokenServer({ ...options, ...listenerOptions(serve) });
   } catch (error) {
-    const code = (error as { code?: string }).code;
+    const { code, name } = error as { code?: string; name?: string };
     process.stderr.write(
       code === 'EADDRINUSE'
-        ? `spotify-session serve: ${config.host}:${config.port} is already in use (set PORT or --port)\n`
+        ? `spotify-session serve: ${serve.host}:${serve.port} is already in use (set PORT or --port)\n`
         : `spotify-session serve: could not start: ${(error as Error).message}\n`,
     );
     await closeEmulator?.();
-    process.exit(1);
+    process.exit(name === 'ConfigurationError' ? EXIT.usage : EXIT.failed);
   }
 
-  closeOnSignals({
-    async close() {
-      await running.close();
-      await closeEmulator?.();
+  closeOnSignals(
+    {
+      async close() {
+        await running.close();
+        await closeEmulator?.();
+      },
     },
-  });
+    running.tokenServer.logger,
+  );
 
-  if (config.mode === 'embedded') {
+  if (loaded.mode === 'embedded') {
     process.stderr.write(
       embeddedBanner({
-        serverUrl: `${running.url}${config.basePath}`,
-        emulatorUrl: accountsUrl,
-        clientId,
-        redirectUri: redirectUris[0] as string,
+        serverUrl: `${running.url}${loaded.options.basePath ?? ''}`,
+        emulatorUrl: options.accountsUrl as string,
+        clientId: options.clientId,
+        redirectUri: options.redirectUris[0] as string,
       }),
     );
   }
+}
+
+/** The listener part of the loaded settings, as serveTokenServer options. */
+function listenerOptions(serve: ServeSettings) {
+  const { redisUrl, ...rest } = serve;
+  return { ...rest, ...(redisUrl === undefined ? {} : { redisUrl }) };
 }
 
 function embeddedBanner(input: {

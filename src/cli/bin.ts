@@ -5,9 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { registerEmulatorCommand } from './_emulator-command.js';
-import { registerKeysCommand } from './_keys-command.js';
-import { registerServeCommand } from './_serve-command.js';
+import { EXIT } from './_exit-codes.js';
 
 // dist/cli/bin.js → the package root's package.json, in the repository and when installed.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -15,15 +13,61 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 const program = new Command()
   .name('spotify-session')
   .version(version, '-v, --version', 'print the version')
-  .description('Spotify authorization toolkit: token swap server, local Spotify emulator, keys.')
+  .description(
+    'Spotify authorization toolkit: log in and get tokens, call the Web API, run the token swap server or a local Spotify emulator.',
+  )
   .showHelpAfterError()
   .exitOverride((error) => {
     // Usage errors exit 2 (like a bad configuration); --help and --version exit 0.
-    process.exit(error.exitCode === 0 ? 0 : 2);
+    // docs/cli.md has the whole table (src/cli/_exit-codes.ts).
+    process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
   });
 
-registerServeCommand(program);
-registerEmulatorCommand(program);
-registerKeysCommand(program);
+/**
+ * Every command, with what the top-level `--help` shows. Only the module of the command being
+ * run is loaded (the server's defaults pull in pino and valibot, the emulator Hono), so
+ * `--help` and `token` start as fast as Node allows.
+ */
+const COMMANDS: ReadonlyArray<{
+  names: readonly string[];
+  description: string;
+  register: () => Promise<(program: Command) => void>;
+}> = [
+  {
+    names: ['serve'],
+    description: 'run the token swap and refresh server for the Spotify mobile SDKs',
+    register: async () => (await import('./_serve-command.js')).registerServeCommand,
+  },
+  {
+    names: ['emulator'],
+    description: 'run a local Spotify (Accounts service and Web API) for development and tests',
+    register: async () => (await import('./_emulator-command.js')).registerEmulatorCommand,
+  },
+  {
+    names: ['keys'],
+    description: 'create and check the TOKEN_ENCRYPTION_KEYS keys of the token swap server',
+    register: async () => (await import('./_keys-command.js')).registerKeysCommand,
+  },
+  {
+    names: ['login', 'token', 'api', 'whoami', 'logout'],
+    description: '',
+    register: async () => (await import('./_account-commands.js')).registerAccountCommands,
+  },
+];
+
+const positionals = process.argv.slice(2).filter((argument) => !argument.startsWith('-'));
+// `spotify-session help serve` is `spotify-session serve --help`.
+const invoked = positionals[0] === 'help' ? positionals[1] : positionals[0];
+const chosen = COMMANDS.find((entry) => invoked !== undefined && entry.names.includes(invoked));
+if (chosen === undefined) {
+  // --help, --version or an unknown command: all commands, none of their modules. The account
+  // commands are light, so they describe themselves.
+  for (const entry of COMMANDS) {
+    if (entry.description === '') (await entry.register())(program);
+    else program.command(entry.names[0] as string).description(entry.description);
+  }
+} else {
+  (await chosen.register())(program);
+}
 
 await program.parseAsync(process.argv);

@@ -4,9 +4,23 @@
  * and Workers.
  */
 
-export type { FetchLike, Grant } from './_transport.js';
+export type { FetchLike } from './_http.js';
 export { type CallbackInput, getCodeFromCallback } from './callback.js';
 export * from './errors/index.js';
+export {
+  type AuthorizationCodeGrantParams,
+  authorizationCodeGrant,
+  type ClientConfig,
+  type ClientConfigOptions,
+  type ClientCredentialsGrantParams,
+  clientCredentialsGrant,
+  type Grant,
+  MAX_EXPIRES_IN_SECONDS,
+  type RefreshTokenGrantParams,
+  refreshTokenGrant,
+  resolveClientConfig,
+  type TokenEndpointResult,
+} from './grants.js';
 export {
   DEFAULT_CODE_VERIFIER_LENGTH,
   generateCodeChallenge,
@@ -15,12 +29,14 @@ export {
   isCodeChallenge,
   isCodeVerifier,
 } from './pkce.js';
-export { type KnownScope, SCOPES, type Scope } from './scopes.js';
+export { isKnownScope, type KnownScope, SCOPES, type Scope } from './scopes.js';
 export {
   type AuthorizeUrlOptions,
   type CredentialsTokenOptions,
   DEFAULT_ACCOUNTS_URL,
   DEFAULT_EXPIRES_IN_SECONDS,
+  DEFAULT_LOCK_TTL_MS,
+  DEFAULT_LOCK_WAIT_MS,
   DEFAULT_TIMEOUT_MS,
   type OnTokens,
   type RequestOptions,
@@ -28,5 +44,7 @@ export {
   type SessionOptions,
   type TokenResponse,
   type TokensEvent,
+  type ValidAccessTokenOptions,
 } from './session.js';
+export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from './store.js';
 export { parseSessionTokens, type SessionTokens } from './tokens.js';

@@ -1,4 +1,5 @@
 import { calculatePKCECodeChallenge } from 'oauth4webapi';
+import { base64urlEncode } from './_http.js';
 import { InvalidArgumentError } from './errors/index.js';
 
 /** RFC 7636 §4.1 unreserved characters: `[A-Za-z0-9-._~]`, 66 of them. */
@@ -11,18 +12,12 @@ const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** Length of a verifier made by {@link generateCodeVerifier} when none is asked for. */
 export const DEFAULT_CODE_VERIFIER_LENGTH = 64;
 
-function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 /**
  * A fresh `state` value: 32 bytes from `crypto.getRandomValues`, base64url
  * (43 characters, 256 bits).
  */
 export function generateState(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+  return base64urlEncode(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { type KnownScope, SCOPES, type Scope } from './scopes.js';
-import type { AuthorizeUrlOptions } from './session.js';
+import { InvalidArgumentError } from './errors/index.js';
+import { closestKnownScope, isKnownScope, type KnownScope, SCOPES, type Scope } from './scopes.js';
+import { type AuthorizeUrlOptions, Session } from './session.js';
 
 describe('scopes', () => {
   it('lists the 19 standard scopes and the Open Access ones (current and older names), once each', () => {
@@ -20,5 +21,33 @@ describe('scopes', () => {
     expectTypeOf<AuthorizeUrlOptions['scope']>().toEqualTypeOf<
       readonly Scope[] | string | undefined
     >();
+  });
+
+  it('refuses unknown scopes in the authorize URL, suggesting the closest, unless allowed', () => {
+    const session = new Session({
+      clientId: 'id',
+      clientSecret: 'secret',
+      redirectUri: 'https://example.com/callback',
+    });
+    const attempt = () =>
+      session.getAuthorizeUrl({ scope: ['user-read-private', 'user-read-emial', 'x-y'] });
+    expect(attempt).toThrow(InvalidArgumentError);
+    expect(attempt).toThrow(/"user-read-emial" \(did you mean "user-read-email"\?\), "x-y"/);
+    expect(attempt).toThrow(/allowUnknownScopes/);
+    expect(() => session.getAuthorizeUrl({ scope: 'playlist-read-privat' })).toThrow(
+      /playlist-read-private/,
+    );
+    const allowed = new URL(
+      session.getAuthorizeUrl({ scope: ['brand-new-scope'], allowUnknownScopes: true }),
+    );
+    expect(allowed.searchParams.get('scope')).toBe('brand-new-scope');
+  });
+
+  it('knows every listed scope and finds near misses only', () => {
+    for (const scope of SCOPES) expect(isKnownScope(scope)).toBe(true);
+    expect(isKnownScope('User-Read-Private')).toBe(false);
+    expect(closestKnownScope('User-Read-Private')).toBe('user-read-private');
+    expect(closestKnownScope('streamin')).toBe('streaming');
+    expect(closestKnownScope('completely-unrelated-words')).toBeUndefined();
   });
 });

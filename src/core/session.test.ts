@@ -15,6 +15,7 @@ import {
   TokenCallbackError,
 } from './errors/index.js';
 import { Session, type SessionOptions } from './session.js';
+import type { SessionTokens } from './tokens.js';
 
 const CLIENT_ID = 'client-id-123';
 const CLIENT_SECRET = 'CLIENT-SECRET-never-shown';
@@ -168,8 +169,10 @@ describe('getAuthorizeUrl', () => {
   });
 
   it('accepts a space-separated scope string and omits empty scope and absent options', () => {
-    const url = new URL(session().getAuthorizeUrl({ scope: ' a  b ' }));
-    expect(url.searchParams.get('scope')).toBe('a b');
+    const url = new URL(
+      session().getAuthorizeUrl({ scope: ' user-read-private  user-read-email ' }),
+    );
+    expect(url.searchParams.get('scope')).toBe('user-read-private user-read-email');
     const bare = new URL(session().getAuthorizeUrl({ scope: [] }));
     expect([...bare.searchParams.keys()].sort()).toEqual([
       'client_id',
@@ -301,7 +304,7 @@ describe('token requests (accounts.md §3 request shapes)', () => {
     expect(seen[0]?.body.get('client_id')).toBeNull();
     expect(result.refreshToken).toBe('REFRESH-2');
     expect(s.getRefreshToken()).toBe('REFRESH-2');
-    expect(events).toEqual([{ grant: 'refresh_token', rotated: true }]);
+    expect(events).toEqual([{ grant: 'refresh_token', rotated: true, revoked: false }]);
   });
 
   it('keeps the previous scope when a refresh answer has none', async () => {
@@ -330,7 +333,12 @@ describe('token requests (accounts.md §3 request shapes)', () => {
       expiresAt: NOW / 1000 + 3600,
       scope: [],
     });
-    expect(s.toJSON()).toEqual({ accessToken: 'APP', expiresAt: NOW / 1000 + 3600, scope: [] });
+    expect(s.toJSON()).toEqual({
+      accessToken: 'APP',
+      expiresAt: NOW / 1000 + 3600,
+      scope: [],
+      grant: 'client_credentials',
+    });
     await expect(
       session({ fetch, clientSecret: undefined }).requestCredentialsToken(),
     ).rejects.toBeInstanceOf(ConfigurationError);
@@ -403,11 +411,25 @@ describe('error mapping', () => {
   it('invalid_grant on refresh is RefreshTokenRevokedError, and the token is forgotten', async () => {
     const body = { error: 'invalid_grant', error_description: 'Refresh token revoked' };
     const { fetch, seen } = stub(json(body, 400));
-    const s = session({ fetch, tokens: { refreshToken: 'R' } });
+    const events: unknown[] = [];
+    const s = session({
+      fetch,
+      tokens: { accessToken: 'A', refreshToken: 'R' },
+      // Told of the drop, so a stored copy of the dead token does not go stale.
+      onTokens: (tokens, event) => {
+        events.push({ tokens, event });
+      },
+    });
     const error = await rejection(s.refreshAccessToken());
     expect(error).toBeInstanceOf(RefreshTokenRevokedError);
     expect(error).toMatchObject({ code: 'REFRESH_TOKEN_REVOKED', status: 400, body });
     expect(s.getRefreshToken()).toBeUndefined();
+    expect(events).toEqual([
+      {
+        tokens: { accessToken: 'A' },
+        event: { grant: 'refresh_token', rotated: false, revoked: true },
+      },
+    ]);
     await expect(s.refreshAccessToken()).rejects.toBeInstanceOf(NoRefreshTokenError);
     expect(seen).toHaveLength(1);
   });
@@ -445,7 +467,7 @@ describe('error mapping', () => {
     const s = session({ fetch });
     expect(await rejection(s.requestCredentialsToken())).toMatchObject({
       status: 503,
-      bodyText: 'upstream down',
+      body: 'upstream down',
     });
     const notFound = await rejection(s.requestCredentialsToken());
     expect(notFound).toBeInstanceOf(HTTPError);
@@ -627,6 +649,20 @@ describe('onTokens', () => {
       'resolved',
     ]);
     expect(s.getAccessToken()).toBe('ACCESS-1');
+  });
+
+  it('accepts a callback that returns a value (Map.set, Redis "OK", a database row)', async () => {
+    const { fetch } = stub(json(TOKENS));
+    const db = new Map<string, SessionTokens>();
+    const save = async (tokens: SessionTokens) => db.set('user-1', tokens);
+    // Type-checked by `npm run typecheck`: OnTokens accepts any return value.
+    const s = session({ fetch, onTokens: async (tokens) => save(tokens) });
+    await s.requestAccessToken('C');
+    expect(db.get('user-1')).toMatchObject({ accessToken: 'ACCESS-1', refreshToken: 'REFRESH-1' });
+    const redisLike = session({ fetch, onTokens: () => Promise.resolve('OK' as const) });
+    await expect(redisLike.requestAccessToken('C')).resolves.toMatchObject({
+      accessToken: 'ACCESS-1',
+    });
   });
 
   it('rejects with TokenCallbackError when it throws, keeping the new tokens', async () => {
@@ -844,7 +880,40 @@ describe('getValidAccessToken', () => {
       'client_credentials',
     ]);
     const restored = session({ tokens: { accessToken: 'A', expiresAt: 1 } });
-    await expect(restored.getValidAccessToken()).rejects.toBeInstanceOf(NoRefreshTokenError);
+    const error = await rejection(restored.getValidAccessToken());
+    expect(error).toBeInstanceOf(NoRefreshTokenError);
+    expect(error.message).toContain('expired');
+  });
+
+  it('renews client-credentials tokens restored from toJSON() with client credentials', async () => {
+    let now = NOW;
+    const { fetch, seen } = stub(
+      json({ access_token: 'APP-1', token_type: 'Bearer', expires_in: 3600 }),
+      json({ access_token: 'APP-2', token_type: 'Bearer', expires_in: 3600 }),
+    );
+    const live = session({ fetch, now: () => now });
+    await live.requestCredentialsToken();
+    const saved = JSON.stringify(live);
+    expect(JSON.parse(saved)).toMatchObject({ grant: 'client_credentials' });
+    now += 3600_000;
+    const restored = Session.fromJSON(
+      {
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        accountsUrl: ACCOUNTS,
+        fetch,
+        now: () => now,
+      },
+      saved,
+    );
+    await expect(restored.getValidAccessToken()).resolves.toBe('APP-2');
+    expect(seen.map((r) => r.body.get('grant_type'))).toEqual([
+      'client_credentials',
+      'client_credentials',
+    ]);
+    expect(() => Session.fromJSON({ clientId: CLIENT_ID }, { grant: 'password' } as never)).toThrow(
+      InvalidArgumentError,
+    );
   });
 });
 

@@ -1,32 +1,5 @@
-import {
-  type AuthorizationServer,
-  allowInsecureRequests,
-  authorizationCodeGrantRequest,
-  type Client,
-  type ClientAuth,
-  clientCredentialsGrantRequest,
-  customFetch,
-  None,
-  nopkce,
-  processAuthorizationCodeResponse,
-  processClientCredentialsResponse,
-  processRefreshTokenResponse,
-  refreshTokenGrantRequest,
-  skipStateCheck,
-  type TokenEndpointRequestOptions,
-  type TokenEndpointResponse,
-  validateAuthResponse,
-} from 'oauth4webapi';
-import {
-  createCustomFetch,
-  createDeadline,
-  type FetchLike,
-  type Grant,
-  type TransportRecord,
-  toSpotifyError,
-  untilSignal,
-} from './_transport.js';
-import { validateAccountsUrl, validateRedirectUri } from './_urls.js';
+import { assertSignal, type FetchLike, untilAborted } from './_http.js';
+import { validateRedirectUri } from './_urls.js';
 import { type CallbackInput, getCodeFromCallback } from './callback.js';
 import {
   AbortedError,
@@ -34,8 +7,24 @@ import {
   InvalidArgumentError,
   NoRefreshTokenError,
   RefreshTokenRevokedError,
+  SpotifyError,
+  StoreError,
   TokenCallbackError,
 } from './errors/index.js';
+import {
+  assertToken,
+  authorizationCodeGrant,
+  type ClientConfig,
+  clientCredentialsGrant,
+  DEFAULT_ACCOUNTS_URL,
+  DEFAULT_EXPIRES_IN_SECONDS,
+  DEFAULT_TIMEOUT_MS,
+  type Grant,
+  normaliseScopes,
+  refreshTokenGrant,
+  resolveClientConfig,
+  type TokenEndpointResult,
+} from './grants.js';
 import {
   assertCodeVerifier,
   generateCodeChallenge,
@@ -43,33 +32,43 @@ import {
   generateState,
   isCodeChallenge,
 } from './pkce.js';
-import type { Scope } from './scopes.js';
+import { closestKnownScope, isKnownScope, type Scope } from './scopes.js';
+import type { TokenStore, TokenStoreLock } from './store.js';
 import { parseSessionTokens, type SessionTokens } from './tokens.js';
 
-/** Spotify's Accounts service. */
-export const DEFAULT_ACCOUNTS_URL = 'https://accounts.spotify.com';
-/** Milliseconds a token request may take before it fails with `TimeoutError`. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+export { DEFAULT_ACCOUNTS_URL, DEFAULT_EXPIRES_IN_SECONDS, DEFAULT_TIMEOUT_MS };
+
+/** Milliseconds a store lock lives unless released, when `lockTtl` is not given. */
+export const DEFAULT_LOCK_TTL_MS = 30_000;
 /**
- * Lifetime assumed when a token response has no `expires_in` (Spotify always
- * sends one; its access tokens last one hour).
+ * Milliseconds to wait for a store lock, when `lockWait` is not given: longer
+ * than the default `lockTtl`, so waiters outlast a holder that died.
  */
-export const DEFAULT_EXPIRES_IN_SECONDS = 3600;
+export const DEFAULT_LOCK_WAIT_MS = 35_000;
+/** Seconds before expiry at which an access token counts as expired (`skewSeconds`). */
+const DEFAULT_SKEW_SECONDS = 60;
 
 /** Why `onTokens` was called. */
 export interface TokensEvent {
-  /** The grant that produced the tokens. */
+  /** The grant whose request changed the tokens. */
   grant: Grant;
   /** `true` when Spotify returned a new refresh token that replaces the old one. */
   rotated: boolean;
+  /**
+   * `true` when Spotify refused the refresh token (`invalid_grant`) and the
+   * Session dropped it: `tokens` no longer has one. Replace your stored copy
+   * (it is dead) and send the user through authorization again.
+   */
+  revoked: boolean;
 }
 
 /**
- * Persists tokens. Awaited before the method that obtained them resolves.
+ * Persists tokens. Awaited before the method that changed them resolves.
+ * Whatever it returns (or resolves to) is ignored.
  *
  * @param tokens - everything the Session now holds, as `toJSON()` returns it.
  */
-export type OnTokens = (tokens: SessionTokens, event: TokensEvent) => void | Promise<void>;
+export type OnTokens = (tokens: SessionTokens, event: TokensEvent) => unknown | Promise<unknown>;
 
 /** Options of {@link Session}. */
 export interface SessionOptions {
@@ -84,9 +83,9 @@ export interface SessionOptions {
   clientSecret?: string | undefined;
   /**
    * The redirect URI registered for the app; needed for the authorization
-   * code flows. Checked against Spotify's rules at construction: `https://`,
-   * `http://127.0.0.1:PORT/…` or `http://[::1]:PORT/…`, or an app scheme
-   * (`myapp://callback`). `localhost` and other plain-http hosts throw
+   * code flows only. Checked against Spotify's rules at construction:
+   * `https://`, `http://127.0.0.1:PORT/…` or `http://[::1]:PORT/…`, or an app
+   * scheme (`myapp://callback`). `localhost` and other plain-http hosts throw
    * `ConfigurationError`.
    * @default undefined (only refresh and client credentials are possible)
    */
@@ -117,21 +116,52 @@ export interface SessionOptions {
   now?: (() => number) | undefined;
   /**
    * Called, and awaited, whenever the tokens change through a request: code
-   * exchange, refresh (including a rotated refresh token) and client
-   * credentials. The method that got the tokens resolves only after it, so a
-   * rotated refresh token is stored before the new access token is used.
-   * If it throws, the method rejects with `TokenCallbackError` (`cause` is
-   * your error); the Session still holds the new tokens. The `set…()`
-   * methods do not call it.
+   * exchange, refresh (including a rotated refresh token), client
+   * credentials, and a refresh token dropped because Spotify revoked it
+   * (`event.revoked`). The method resolves only after it, so a rotated
+   * refresh token is stored before the new access token is used. If it
+   * throws, the method rejects with `TokenCallbackError` (`cause` is your
+   * error); the Session still holds the new tokens. The `set…()` methods do
+   * not call it. With a `store`, it runs after the store's write.
    * @default undefined
    */
   onTokens?: OnTokens | undefined;
   /**
    * Tokens to start from, as `toJSON()` returned them (object or JSON text).
-   * Validated: a malformed value throws `InvalidArgumentError`.
+   * Validated: a malformed value throws `InvalidArgumentError`. Not allowed
+   * together with `store` (the store is the source of the tokens).
    * @default undefined (no tokens)
    */
   tokens?: SessionTokens | string | undefined;
+  /**
+   * Where the tokens live between runs (`MemoryStore`, `FileStore`,
+   * `RedisStore` or your own {@link TokenStore}). The tokens under
+   * `storeKey` are loaded before first use, and every change is written
+   * and awaited before a new access token is handed out. With a store that
+   * can `lock`, a refresh is coordinated across processes.
+   * @default undefined (tokens live in this object only)
+   */
+  store?: TokenStore | undefined;
+  /**
+   * The key of this Session's tokens in `store` (a user id, a profile name).
+   * Required with `store`.
+   * @default undefined
+   */
+  storeKey?: string | undefined;
+  /**
+   * Milliseconds a refresh holds the store lock at most: a process that
+   * dies while refreshing blocks the others no longer than this. Must be
+   * longer than `timeout`.
+   * @default 30_000
+   */
+  lockTtl?: number | undefined;
+  /**
+   * Milliseconds to wait for the store lock held by another process before
+   * failing with `LockTimeoutError`. Longer than `lockTtl` means a waiter
+   * outlasts a holder that died (its lock expires first).
+   * @default 35_000
+   */
+  lockWait?: number | undefined;
 }
 
 /** Per-call options of the token methods. */
@@ -156,6 +186,12 @@ export interface CredentialsTokenOptions extends RequestOptions {
   scope?: readonly Scope[] | string | undefined;
 }
 
+/** Options of {@link Session.getValidAccessToken}. */
+export interface ValidAccessTokenOptions extends RequestOptions {
+  /** Seconds before expiry at which the token is renewed. @default 60 */
+  skewSeconds?: number | undefined;
+}
+
 /** Options of {@link Session.getAuthorizeUrl}. */
 export interface AuthorizeUrlOptions {
   /** Scopes to ask for (array, or a space-separated string). @default no scope */
@@ -176,6 +212,13 @@ export interface AuthorizeUrlOptions {
   codeChallenge?: string | undefined;
   /** Only `S256` exists at Spotify (and is sent whenever `codeChallenge` is). @default 'S256' */
   codeChallengeMethod?: 'S256' | undefined;
+  /**
+   * Send scopes this library does not know (one Spotify added after this
+   * release). Without it, an unknown scope (usually a typo) throws
+   * `InvalidArgumentError` naming it and the closest documented scope.
+   * @default false
+   */
+  allowUnknownScopes?: boolean | undefined;
 }
 
 /** A successful answer of the token endpoint. */
@@ -197,23 +240,80 @@ export interface TokenResponse {
   refreshToken?: string;
 }
 
+interface StoreSettings {
+  store: TokenStore;
+  key: string;
+  lockTtl: number;
+  lockWait: number;
+}
+
 interface ResolvedOptions {
-  clientId: string;
-  clientSecret: string | undefined;
+  config: ClientConfig;
   redirectUri: string | undefined;
-  accountsBase: string;
-  insecure: boolean;
-  fetch: FetchLike;
-  timeout: number;
+  authorizeEndpoint: string;
   now: () => number;
   onTokens: OnTokens | undefined;
   tokens: SessionTokens;
+  store: StoreSettings | undefined;
 }
 
-function assertOptionalString(value: unknown, option: string): void {
-  if (value !== undefined && (typeof value !== 'string' || value === '')) {
-    throw new ConfigurationError(option, `${option} must be a non-empty string when given`);
+function positiveMilliseconds(value: number | undefined, fallback: number, option: string): number {
+  const ms = value ?? fallback;
+  if (!Number.isInteger(ms) || ms <= 0 || ms > 2_147_483_647) {
+    throw new ConfigurationError(
+      option,
+      `${option} must be a positive whole number of milliseconds`,
+    );
   }
+  return ms;
+}
+
+function resolveStore(options: SessionOptions, timeout: number): StoreSettings | undefined {
+  const { store, storeKey } = options;
+  if (store === undefined) {
+    if (storeKey !== undefined) {
+      throw new ConfigurationError('storeKey', 'storeKey was given without a store');
+    }
+    return undefined;
+  }
+  if (
+    typeof store !== 'object' ||
+    store === null ||
+    typeof store.get !== 'function' ||
+    typeof store.set !== 'function' ||
+    typeof store.delete !== 'function' ||
+    (store.lock !== undefined && typeof store.lock !== 'function')
+  ) {
+    throw new ConfigurationError(
+      'store',
+      'store must be a TokenStore: an object with get, set and delete methods (and optionally lock)',
+    );
+  }
+  if (typeof storeKey !== 'string' || storeKey === '') {
+    throw new ConfigurationError(
+      'storeKey',
+      'A Session with a store needs storeKey: the key of its tokens in the store (a user id, a profile name)',
+    );
+  }
+  if (options.tokens !== undefined) {
+    throw new ConfigurationError(
+      'tokens',
+      'Pass either tokens or a store, not both: with a store the tokens are loaded from it',
+    );
+  }
+  const lockTtl = positiveMilliseconds(options.lockTtl, DEFAULT_LOCK_TTL_MS, 'lockTtl');
+  if (lockTtl <= timeout) {
+    throw new ConfigurationError(
+      'lockTtl',
+      `lockTtl (${lockTtl} ms) must be longer than timeout (${timeout} ms), or a slow refresh could outlive its lock`,
+    );
+  }
+  return {
+    store,
+    key: storeKey,
+    lockTtl,
+    lockWait: positiveMilliseconds(options.lockWait, DEFAULT_LOCK_WAIT_MS, 'lockWait'),
+  };
 }
 
 /** Every default is resolved here, and every option checked. */
@@ -221,106 +321,91 @@ function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError('options', 'new Session() needs an options object with clientId');
   }
-  if (typeof options.clientId !== 'string' || options.clientId.trim() === '') {
-    throw new ConfigurationError(
-      'clientId',
-      'clientId must be your app’s client ID (a non-empty string)',
-    );
-  }
-  assertOptionalString(options.clientSecret, 'clientSecret');
-  const accounts = validateAccountsUrl(options.accountsUrl ?? DEFAULT_ACCOUNTS_URL);
-  const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeout) || timeout <= 0 || timeout > 2_147_483_647) {
-    throw new ConfigurationError(
-      'timeout',
-      'timeout must be a positive whole number of milliseconds',
-    );
-  }
-  for (const name of ['fetch', 'now', 'onTokens'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') {
-      throw new ConfigurationError(name, `${name} must be a function`);
-    }
-  }
-  return {
+  const timeout = positiveMilliseconds(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+  const config = resolveClientConfig({
     clientId: options.clientId,
     clientSecret: options.clientSecret,
+    accountsUrl: options.accountsUrl,
+    fetch: options.fetch,
+    timeout,
+    now: options.now,
+  });
+  if (options.onTokens !== undefined && typeof options.onTokens !== 'function') {
+    throw new ConfigurationError('onTokens', 'onTokens must be a function');
+  }
+  const store = resolveStore(options, timeout);
+  return {
+    config,
     redirectUri:
       options.redirectUri === undefined ? undefined : validateRedirectUri(options.redirectUri),
-    accountsBase: accounts.base,
-    insecure: accounts.insecure,
-    // Called through globalThis at request time: browsers refuse a detached `fetch`.
-    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
-    timeout,
+    authorizeEndpoint: `${config.accountsUrl}/authorize`,
     now: options.now ?? Date.now,
     onTokens: options.onTokens,
     tokens: options.tokens === undefined ? {} : parseSessionTokens(options.tokens),
+    store,
   };
 }
 
-function normaliseScopes(scope: readonly string[] | string, argument: string): string[] {
-  const list = typeof scope === 'string' ? scope.split(/\s+/).filter(Boolean) : [...scope];
-  for (const item of list) {
-    if (typeof item !== 'string' || item === '' || /\s/.test(item)) {
-      throw new InvalidArgumentError(
-        argument,
-        `${argument} entries must be non-empty scope names without spaces`,
-      );
-    }
+function assertKnownScopes(scopes: readonly string[]): void {
+  const unknown = scopes.filter((scope) => !isKnownScope(scope));
+  if (unknown.length === 0) return;
+  const described = unknown
+    .map((scope) => {
+      const closest = closestKnownScope(scope);
+      return closest === undefined ? `"${scope}"` : `"${scope}" (did you mean "${closest}"?)`;
+    })
+    .join(', ');
+  throw new InvalidArgumentError(
+    'scope',
+    `Unknown scope ${described}: Spotify would answer invalid_scope. Use the names in SCOPES, or pass allowUnknownScopes: true for a scope newer than this library`,
+  );
+}
+
+/** Runs a store operation, wrapping what it throws as `StoreError` (a `SpotifyError` passes). */
+async function storeCall<T>(
+  operation: StoreError['operation'],
+  key: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (cause) {
+    if (cause instanceof SpotifyError) throw cause;
+    throw new StoreError(operation, key, { cause });
   }
-  return list;
-}
-
-function assertToken(value: unknown, argument: string): asserts value is string {
-  if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
-    throw new InvalidArgumentError(
-      argument,
-      `${argument} must be a non-empty string without whitespace`,
-    );
-  }
-}
-
-/**
- * `Authorization: Basic base64(client_id:client_secret)`, exactly as Spotify
- * documents it (accounts.md §3). oauth4webapi's `ClientSecretBasic` first
- * form-encodes both parts (RFC 6749 §2.3.1), turning `-` into `%2D`; Spotify
- * documents no such decoding, and an id like `my-app` would then not match.
- */
-function spotifyBasicAuth(clientSecret: string): ClientAuth {
-  return (_as, client, _body, headers) => {
-    let binary = '';
-    for (const byte of new TextEncoder().encode(`${client.client_id}:${clientSecret}`)) {
-      binary += String.fromCharCode(byte);
-    }
-    headers.set('authorization', `Basic ${btoa(binary)}`);
-  };
-}
-
-/** Rejects with `AbortedError` when `signal` fires before `promise` settles. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return untilSignal(promise, signal, (aborted) => new AbortedError({ cause: aborted.reason }));
 }
 
 /**
  * Spotify authorization: builds the authorize URL, reads the callback,
  * exchanges codes (with or without PKCE), refreshes and rotates tokens, and
- * gets client-credentials tokens. The OAuth protocol itself is oauth4webapi's.
+ * gets client-credentials tokens, keeping the tokens (and, with a `store`,
+ * persisting them). The token requests are the stateless grant functions
+ * (`authorizationCodeGrant`, `refreshTokenGrant`, `clientCredentialsGrant`).
  *
  * Method names follow the PHP library spotify-web-api-php, so its examples
  * translate line by line.
  *
  * @example
  * ```ts
- * const session = new Session({ clientId, clientSecret, redirectUri });
+ * import { Session } from 'spotify-session';
+ *
+ * declare const clientId: string;
+ * declare const clientSecret: string;
+ * declare const callbackUrl: string;
+ *
+ * const session = new Session({
+ *   clientId,
+ *   clientSecret,
+ *   redirectUri: 'https://example.com/callback',
+ * });
  * const state = Session.generateState();
  * const url = session.getAuthorizeUrl({ scope: ['user-read-private'], state });
- * // … later, on the callback:
- * await session.requestAccessToken(session.getCodeFromCallback(request.url, state));
+ * // … the user approves at `url`; Spotify redirects to callbackUrl:
+ * await session.requestAccessToken(session.getCodeFromCallback(callbackUrl, state));
  * ```
  */
 export class Session {
   readonly #options: ResolvedOptions;
-  readonly #as: AuthorizationServer;
-  readonly #client: Client;
   readonly #refreshes = new Map<string, Promise<TokenResponse>>();
   #accessToken: string | undefined;
   #refreshToken: string | undefined;
@@ -329,6 +414,13 @@ export class Session {
   /** The tokens came from client credentials: renew them with that grant, not a refresh. */
   #appOnly = false;
   #credentialsFlight: Promise<TokenResponse> | undefined;
+  /** Bumped on every change of the tokens, so a slow load never overwrites newer ones. */
+  #version = 0;
+  /** `true` once the store was read (or the tokens were set here since). */
+  #loaded: boolean;
+  #loading: Promise<void> | undefined;
+  /** Tokens whose store write failed; written before anything is handed out. */
+  #unsaved: SessionTokens | undefined;
 
   /**
    * @throws {ConfigurationError} an option cannot work (the message says what to use instead).
@@ -336,18 +428,8 @@ export class Session {
    */
   constructor(options: SessionOptions) {
     this.#options = resolveOptions(options);
-    const base = this.#options.accountsBase;
-    this.#as = {
-      issuer: base,
-      authorization_endpoint: `${base}/authorize`,
-      token_endpoint: `${base}/api/token`,
-    };
-    this.#client = { client_id: this.#options.clientId };
-    const { tokens } = this.#options;
-    this.#accessToken = tokens.accessToken;
-    this.#refreshToken = tokens.refreshToken;
-    this.#expiresAt = tokens.expiresAt;
-    this.#scope = tokens.scope;
+    this.#loaded = this.#options.store === undefined;
+    this.#apply(this.#options.tokens);
   }
 
   /** A Session restored from `toJSON()` output (object or JSON text); same as `new Session({ ...options, tokens })`. */
@@ -356,6 +438,22 @@ export class Session {
     tokens: SessionTokens | string,
   ): Session {
     return new Session({ ...options, tokens });
+  }
+
+  /**
+   * A Session on `store` under `storeKey`, with its tokens already loaded;
+   * same as `new Session({ ...options, store, storeKey })` then `load()`.
+   *
+   * @throws {StoreError} the store failed to read, or holds malformed tokens.
+   */
+  static async fromStore(
+    store: TokenStore,
+    storeKey: string,
+    options: Omit<SessionOptions, 'tokens' | 'store' | 'storeKey'>,
+  ): Promise<Session> {
+    const session = new Session({ ...options, store, storeKey });
+    await session.load();
+    return session;
   }
 
   /** A fresh random `state` (43 base64url characters, 256 bits). */
@@ -375,12 +473,52 @@ export class Session {
 
   /** The client ID this Session uses. */
   getClientId(): string {
-    return this.#options.clientId;
+    return this.#options.config.clientId;
   }
 
   /** The validated redirect URI, if one was given. */
   getRedirectUri(): string | undefined {
     return this.#options.redirectUri;
+  }
+
+  /**
+   * Reads the tokens from the store now (again, if they were read before),
+   * replacing those held. The token methods load by themselves before first
+   * use; call this before the synchronous getters (`getAccessToken()`, …),
+   * or to pick up tokens another process wrote. Without a store it does
+   * nothing.
+   *
+   * @throws {StoreError} the store failed, or holds something that is not
+   *   `SessionTokens` (`cause` says what).
+   */
+  load(): Promise<void> {
+    if (this.#options.store === undefined) return Promise.resolve();
+    const versionAtStart = this.#version;
+    const loading = this.#read().then((stored) => {
+      // Tokens obtained while the read was under way are newer: keep them.
+      if (this.#version === versionAtStart) this.#replace(stored ?? {});
+      this.#loaded = true;
+    });
+    this.#loading = loading;
+    const done = () => {
+      if (this.#loading === loading) this.#loading = undefined;
+    };
+    loading.then(done, done);
+    return loading;
+  }
+
+  /**
+   * Writes the tokens held now to the store (after `set…()` calls, which do
+   * not write). Without a store it does nothing.
+   *
+   * @throws {StoreError} the write failed.
+   */
+  async save(): Promise<void> {
+    const settings = this.#options.store;
+    if (settings === undefined) return;
+    const tokens = this.toJSON();
+    await storeCall('set', settings.key, () => settings.store.set(settings.key, tokens));
+    this.#unsaved = undefined;
   }
 
   /**
@@ -391,20 +529,21 @@ export class Session {
    *   no `codeChallenge` on a Session without `clientSecret`.
    */
   getAuthorizeUrl(options: AuthorizeUrlOptions = {}): string {
-    const { redirectUri, clientId, clientSecret } = this.#options;
+    const { redirectUri, config, authorizeEndpoint } = this.#options;
     if (redirectUri === undefined) {
       throw new ConfigurationError(
         'redirectUri',
         'getAuthorizeUrl() needs the Session’s redirectUri: pass it to new Session({ clientId, redirectUri })',
       );
     }
-    const url = new URL(this.#as.authorization_endpoint as string);
+    const url = new URL(authorizeEndpoint);
     const params = url.searchParams;
-    params.set('client_id', clientId);
+    params.set('client_id', config.clientId);
     params.set('response_type', 'code');
     params.set('redirect_uri', redirectUri);
     if (options.scope !== undefined) {
       const scopes = normaliseScopes(options.scope, 'scope');
+      if (options.allowUnknownScopes !== true) assertKnownScopes(scopes);
       if (scopes.length > 0) params.set('scope', scopes.join(' '));
     }
     if (options.state !== undefined) {
@@ -437,7 +576,7 @@ export class Session {
       }
       params.set('code_challenge_method', 'S256');
       params.set('code_challenge', options.codeChallenge);
-    } else if (clientSecret === undefined) {
+    } else if (!config.confidential) {
       throw new InvalidArgumentError(
         'codeChallenge',
         'A Session without clientSecret is a public client and must use PKCE: pass codeChallenge (from Session.generateCodeChallenge(verifier))',
@@ -460,7 +599,8 @@ export class Session {
   }
 
   /**
-   * Exchanges an authorization code for tokens and stores them.
+   * Exchanges an authorization code for tokens and keeps them (and writes
+   * them to the store, when there is one).
    *
    * @param code - the `code` from the callback.
    * @param codeVerifier - the PKCE verifier whose challenge went into the
@@ -472,9 +612,10 @@ export class Session {
     options: RequestOptions = {},
   ): Promise<TokenResponse> {
     assertToken(code, 'code');
-    const { redirectUri, clientSecret } = this.#options;
+    assertSignal(options.signal);
+    const { redirectUri, config } = this.#options;
     if (codeVerifier !== undefined) assertCodeVerifier(codeVerifier);
-    if (clientSecret === undefined && codeVerifier === undefined) {
+    if (!config.confidential && codeVerifier === undefined) {
       throw new InvalidArgumentError(
         'codeVerifier',
         'A Session without clientSecret must pass the PKCE codeVerifier to requestAccessToken(code, codeVerifier)',
@@ -486,129 +627,107 @@ export class Session {
         'requestAccessToken() needs the redirectUri used in the authorize URL: pass it to new Session()',
       );
     }
-    const callbackParameters = validateAuthResponse(
-      this.#as,
-      this.#client,
-      new URLSearchParams({ code }),
-      skipStateCheck,
-    );
-    const response = await this.#tokenRequest(
-      'authorization_code',
-      options.signal,
-      (requestOptions) =>
-        authorizationCodeGrantRequest(
-          this.#as,
-          this.#client,
-          this.#clientAuth(),
-          callbackParameters,
-          redirectUri,
-          // A confidential app may skip PKCE; nopkce is oauth4webapi's explicit opt-out.
-          codeVerifier ?? nopkce,
-          requestOptions,
-        ),
-      (res) => processAuthorizationCodeResponse(this.#as, this.#client, res),
-    );
-    return this.#store('authorization_code', response, []);
+    const result = await authorizationCodeGrant(config, {
+      code,
+      redirectUri,
+      codeVerifier,
+      signal: options.signal,
+    });
+    return this.#commit('authorization_code', result, []);
   }
 
   /**
-   * Gets a new access token with a refresh token, and stores it. A refresh
-   * token in the answer replaces the stored one (rotation); without one, the
+   * Gets a new access token with a refresh token, and keeps it. A refresh
+   * token in the answer replaces the held one (rotation); without one, the
    * old one stays.
    *
    * Concurrent calls for the same refresh token share one request: every
-   * caller gets its result or error, and `onTokens` runs once.
+   * caller gets its result or error, and `onTokens` runs once. With a store
+   * that can lock, the refresh also takes the store's lock and first
+   * re-reads the stored tokens: when another process refreshed meanwhile,
+   * its tokens are used and no request is sent.
    *
-   * @param refreshToken - defaults to the stored refresh token; a given one is stored.
-   * @throws {NoRefreshTokenError} none given and none stored.
+   * @param refreshToken - defaults to the held (or stored) refresh token; a given one is kept.
+   * @throws {NoRefreshTokenError} none given and none held.
    * @throws {RefreshTokenRevokedError} `invalid_grant`: revoked, rotated away
-   *   or older than six months. Never retried; the Session forgets it.
+   *   or older than six months. Never retried; the Session forgets it (and
+   *   deletes it from the store).
+   * @throws {StoreError} the store failed (the new tokens are kept in memory
+   *   and written again on the next call).
+   * @throws {LockTimeoutError} another process held the store lock longer than `lockWait`.
    */
   refreshAccessToken(refreshToken?: string, options: RequestOptions = {}): Promise<TokenResponse> {
-    const token = refreshToken ?? this.#refreshToken;
-    if (token === undefined) return Promise.reject(new NoRefreshTokenError());
     try {
-      assertToken(token, 'refreshToken');
+      assertSignal(options.signal);
+      if (refreshToken !== undefined) assertToken(refreshToken, 'refreshToken');
     } catch (error) {
       return Promise.reject(error);
     }
-    if (options.signal?.aborted === true) {
-      return Promise.reject(new AbortedError({ cause: options.signal.reason }));
+    const { signal } = options;
+    if (signal?.aborted === true) {
+      return Promise.reject(new AbortedError({ cause: signal.reason }));
     }
-    let flight = this.#refreshes.get(token);
-    if (flight === undefined) {
-      flight = this.#refresh(token).finally(() => this.#refreshes.delete(token));
-      this.#refreshes.set(token, flight);
-    }
-    return options.signal === undefined ? flight : untilAborted(flight, options.signal);
+    const flight = this.#ready().then(() => {
+      const token = refreshToken ?? this.#refreshToken;
+      if (token === undefined) throw this.#noRefreshToken('refresh');
+      let shared = this.#refreshes.get(token);
+      if (shared === undefined) {
+        shared = this.#refresh(token, token === this.#refreshToken).finally(() =>
+          this.#refreshes.delete(token),
+        );
+        this.#refreshes.set(token, shared);
+      }
+      return shared;
+    });
+    return untilAborted(flight, signal);
   }
 
   /**
    * Gets an app-only access token (client credentials: no user, no refresh
-   * token) and stores it, replacing any user tokens the Session held.
+   * token) and keeps it, replacing any user tokens the Session held. The
+   * Session (and `toJSON()`, with `grant: 'client_credentials'`) remembers
+   * the grant, so `getValidAccessToken()` renews the token the same way.
    *
    * @throws {ConfigurationError} the Session has no `clientSecret`.
    */
   async requestCredentialsToken(options: CredentialsTokenOptions = {}): Promise<TokenResponse> {
-    if (this.#options.clientSecret === undefined) {
-      throw new ConfigurationError(
-        'clientSecret',
-        'The client credentials flow needs the app’s clientSecret (keep it on a server)',
-      );
-    }
-    const parameters = new URLSearchParams();
-    if (options.scope !== undefined) {
-      const scopes = normaliseScopes(options.scope, 'scope');
-      if (scopes.length > 0) parameters.set('scope', scopes.join(' '));
-    }
-    const response = await this.#tokenRequest(
-      'client_credentials',
-      options.signal,
-      (requestOptions) =>
-        clientCredentialsGrantRequest(
-          this.#as,
-          this.#client,
-          this.#clientAuth(),
-          parameters,
-          requestOptions,
-        ),
-      (res) => processClientCredentialsResponse(this.#as, this.#client, res),
-    );
-    return this.#store('client_credentials', response, []);
+    assertSignal(options.signal);
+    const result = await clientCredentialsGrant(this.#options.config, {
+      scope: options.scope,
+      signal: options.signal,
+    });
+    return this.#commit('client_credentials', result, []);
   }
 
   /**
    * An access token that is valid for at least `skewSeconds` more: the
-   * current one, or a fresh one. Refreshes with the stored refresh token
-   * (single-flight, `onTokens` awaited); a Session whose token came from
-   * `requestCredentialsToken()` asks for a new app token instead.
+   * current one, or a fresh one. Loads the store first (once), writes any
+   * tokens a failed store write left unsaved, then renews when needed:
+   * with the refresh token (single-flight, `onTokens` awaited), or, for an
+   * app-only token, with client credentials.
    *
    * @throws {NoRefreshTokenError} the token expired and there is nothing to renew it with.
    * @throws the errors of `refreshAccessToken()` / `requestCredentialsToken()`.
    */
-  async getValidAccessToken(
-    options: RequestOptions & {
-      /** Margin before expiry. @default 60 */
-      skewSeconds?: number | undefined;
-    } = {},
-  ): Promise<string> {
-    const requestOptions = options.signal === undefined ? {} : { signal: options.signal };
-    if (!this.isExpired(options.skewSeconds ?? 60) && this.#accessToken !== undefined) {
-      return this.#accessToken;
+  async getValidAccessToken(options: ValidAccessTokenOptions = {}): Promise<string> {
+    assertSignal(options.signal);
+    const { signal } = options;
+    await untilAborted(this.#ready(), signal);
+    if (!this.isExpired(options.skewSeconds ?? DEFAULT_SKEW_SECONDS)) {
+      return this.#accessToken as string;
     }
     if (this.#refreshToken === undefined && this.#appOnly) {
+      if (!this.#options.config.confidential) throw this.#noRefreshToken('app-only');
       this.#credentialsFlight ??= this.requestCredentialsToken().finally(() => {
         this.#credentialsFlight = undefined;
       });
-      const flight = this.#credentialsFlight;
-      return (
-        options.signal === undefined ? await flight : await untilAborted(flight, options.signal)
-      ).accessToken;
+      return (await untilAborted(this.#credentialsFlight, signal)).accessToken;
     }
-    return (await this.refreshAccessToken(undefined, requestOptions)).accessToken;
+    if (this.#refreshToken === undefined) throw this.#noRefreshToken('expired');
+    return (await this.refreshAccessToken(undefined, { signal })).accessToken;
   }
 
-  /** The current access token, if any. */
+  /** The current access token, if any (with a store, after `load()`). */
   getAccessToken(): string | undefined {
     return this.#accessToken;
   }
@@ -628,31 +747,34 @@ export class Session {
     return [...(this.#scope ?? [])];
   }
 
-  /** Sets (or with `undefined`, clears) the access token. Does not call `onTokens`. */
+  /** Sets (or with `undefined`, clears) the access token. Does not call `onTokens` or write the store. */
   setAccessToken(accessToken: string | undefined): void {
     if (accessToken !== undefined) assertToken(accessToken, 'accessToken');
     this.#accessToken = accessToken;
+    this.#touch();
   }
 
-  /** Sets (or with `undefined`, clears) the refresh token. Does not call `onTokens`. */
+  /** Sets (or with `undefined`, clears) the refresh token. Does not call `onTokens` or write the store. */
   setRefreshToken(refreshToken: string | undefined): void {
-    if (refreshToken !== undefined) assertToken(refreshToken, 'refreshToken');
+    if (refreshToken !== undefined) {
+      assertToken(refreshToken, 'refreshToken');
+      this.#appOnly = false;
+    }
     this.#refreshToken = refreshToken;
+    this.#touch();
   }
 
   /** Sets when the access token expires, in Unix seconds (not milliseconds). */
   setTokenExpiration(expiresAt: number | undefined): void {
-    if (expiresAt !== undefined) {
-      const checked = parseSessionTokens({ expiresAt }).expiresAt;
-      this.#expiresAt = checked;
-      return;
-    }
-    this.#expiresAt = undefined;
+    this.#expiresAt =
+      expiresAt === undefined ? undefined : parseSessionTokens({ expiresAt }).expiresAt;
+    this.#touch();
   }
 
   /** Sets the granted scopes (array or space-separated string). */
   setScope(scope: readonly Scope[] | string): void {
     this.#scope = normaliseScopes(scope, 'scope');
+    this.#touch();
   }
 
   /**
@@ -661,10 +783,8 @@ export class Session {
    * will tell).
    * @param skewSeconds - margin for clock skew and request time. @default 60
    */
-  isExpired(skewSeconds = 60): boolean {
-    if (this.#accessToken === undefined) return true;
-    if (this.#expiresAt === undefined) return false;
-    return this.#options.now() / 1000 + skewSeconds >= this.#expiresAt;
+  isExpired(skewSeconds = DEFAULT_SKEW_SECONDS): boolean {
+    return !this.#validAt(this.#accessToken, this.#expiresAt, skewSeconds);
   }
 
   /**
@@ -677,125 +797,271 @@ export class Session {
     if (this.#refreshToken !== undefined) tokens.refreshToken = this.#refreshToken;
     if (this.#expiresAt !== undefined) tokens.expiresAt = this.#expiresAt;
     if (this.#scope !== undefined) tokens.scope = [...this.#scope];
+    if (this.#appOnly) tokens.grant = 'client_credentials';
     return tokens;
   }
 
-  #clientAuth(): ClientAuth {
-    const { clientSecret } = this.#options;
-    // accounts.md §3: confidential apps use HTTP Basic; public (PKCE) clients
-    // send client_id in the body, on the code exchange and on refresh alike.
-    return clientSecret === undefined ? None() : spotifyBasicAuth(clientSecret);
+  #validAt(
+    accessToken: string | undefined,
+    expiresAt: number | undefined,
+    skewSeconds: number,
+  ): boolean {
+    if (accessToken === undefined) return false;
+    if (expiresAt === undefined) return true;
+    return this.#options.now() / 1000 + skewSeconds < expiresAt;
   }
 
-  async #refresh(refreshToken: string): Promise<TokenResponse> {
+  /** Records a change of the held tokens; tokens set here count as loaded (the store is not read over them). */
+  #touch(): void {
+    this.#version += 1;
+    this.#loaded = true;
+  }
+
+  /** Takes `tokens` as the held tokens (no write, no callback). */
+  #apply(tokens: SessionTokens): void {
+    this.#accessToken = tokens.accessToken;
+    this.#refreshToken = tokens.refreshToken;
+    this.#expiresAt = tokens.expiresAt;
+    this.#scope = tokens.scope === undefined ? undefined : [...tokens.scope];
+    this.#appOnly = tokens.grant === 'client_credentials' && tokens.refreshToken === undefined;
+  }
+
+  #replace(tokens: SessionTokens): void {
+    this.#apply(tokens);
+    this.#touch();
+  }
+
+  #noRefreshToken(situation: 'refresh' | 'expired' | 'app-only'): NoRefreshTokenError {
+    const store = this.#options.store;
+    const where =
+      store === undefined ? 'the Session holds none' : `none is stored under "${store.key}"`;
+    switch (situation) {
+      case 'app-only':
+        return new NoRefreshTokenError(
+          'The app-only (client credentials) access token expired and this Session cannot renew it: it has no clientSecret. Pass clientSecret to new Session() (on a server) to renew app tokens.',
+        );
+      case 'expired':
+        return new NoRefreshTokenError(
+          `The access token expired and there is no refresh token to renew it (${where}): send the user through authorization again, or call requestCredentialsToken() for an app-only token.`,
+        );
+      default:
+        return new NoRefreshTokenError(
+          `No refresh token (${where}): pass one to refreshAccessToken(), call setRefreshToken(), or authorize the user first.`,
+        );
+    }
+  }
+
+  /** Loads the store once, then writes tokens a failed write left behind. */
+  async #ready(): Promise<void> {
+    if (!this.#loaded) await (this.#loading ?? this.load());
+    const unsaved = this.#unsaved;
+    const settings = this.#options.store;
+    if (unsaved !== undefined && settings !== undefined) {
+      await storeCall('set', settings.key, () => settings.store.set(settings.key, unsaved));
+      if (this.#unsaved === unsaved) this.#unsaved = undefined;
+    }
+  }
+
+  /** The tokens in the store, checked; `undefined` when there are none. */
+  async #read(): Promise<SessionTokens | undefined> {
+    const settings = this.#options.store as StoreSettings;
+    const stored = await storeCall('get', settings.key, () => settings.store.get(settings.key));
+    if (stored === undefined || stored === null) return undefined;
     try {
-      const response = await this.#tokenRequest(
-        'refresh_token',
-        undefined,
-        (requestOptions) =>
-          refreshTokenGrantRequest(
-            this.#as,
-            this.#client,
-            this.#clientAuth(),
-            refreshToken,
-            requestOptions,
-          ),
-        (res) => processRefreshTokenResponse(this.#as, this.#client, res),
-      );
-      return await this.#store('refresh_token', response, this.#scope ?? [], refreshToken);
+      return parseSessionTokens(stored);
+    } catch (cause) {
+      throw new StoreError('get', settings.key, {
+        cause,
+        message: `The token store holds something under "${settings.key}" that is not SessionTokens`,
+      });
+    }
+  }
+
+  /**
+   * One refresh, coordinated through the store when there is one.
+   * `adoptable`: the token is the one held (loaded from the store), so
+   * stored tokens another process wrote since supersede it; a refresh token
+   * the caller passed explicitly is used as given.
+   */
+  async #refresh(refreshToken: string, adoptable: boolean): Promise<TokenResponse> {
+    const settings = this.#options.store;
+    if (settings === undefined) return this.#refreshOnce(refreshToken);
+    const lockable = settings.store.lock;
+    if (lockable === undefined) return this.#refreshUnlocked(refreshToken, adoptable);
+    const lock: TokenStoreLock = await storeCall('lock', settings.key, () =>
+      lockable.call(settings.store, settings.key, {
+        ttl: settings.lockTtl,
+        wait: settings.lockWait,
+      }),
+    );
+    try {
+      // Another process may have refreshed while this one waited for the lock.
+      const adopted = adoptable ? this.#adopt(await this.#read(), refreshToken) : undefined;
+      if (adopted !== undefined) {
+        return adopted.response ?? (await this.#refreshOnce(adopted.refreshToken));
+      }
+      return await this.#refreshOnce(refreshToken);
+    } finally {
+      // A release that fails leaves the lock to expire after lockTtl: nothing to undo.
+      await lock.release().catch(() => {});
+    }
+  }
+
+  /**
+   * With a store that cannot lock: re-read first (another process may have
+   * refreshed), and on `invalid_grant` re-read once more for a refresh token
+   * another process rotated in meanwhile.
+   */
+  async #refreshUnlocked(refreshToken: string, adoptable: boolean): Promise<TokenResponse> {
+    let token = refreshToken;
+    if (adoptable) {
+      const adopted = this.#adopt(await this.#read(), token);
+      if (adopted?.response !== undefined) return adopted.response;
+      if (adopted !== undefined) token = adopted.refreshToken;
+    }
+    try {
+      return await this.#refreshOnce(token, false);
     } catch (error) {
-      // Spotify says: discard it. Keeping it would only repeat the failure.
-      if (error instanceof RefreshTokenRevokedError && this.#refreshToken === refreshToken) {
-        this.#refreshToken = undefined;
+      if (!(error instanceof RefreshTokenRevokedError)) throw error;
+      const adopted = this.#adopt(await this.#read(), token);
+      if (adopted === undefined) {
+        await this.#dropRevoked(token);
+        throw error;
+      }
+      return adopted.response ?? (await this.#refreshOnce(adopted.refreshToken));
+    }
+  }
+
+  /**
+   * Takes the stored tokens when another process changed them: a different
+   * refresh token (rotated), or a different access token that is still
+   * valid. Returns the answer to give (valid access token) or the refresh
+   * token to use; `undefined` when the stored tokens are no news.
+   */
+  #adopt(
+    stored: SessionTokens | undefined,
+    usedRefreshToken: string,
+  ): { response: TokenResponse | undefined; refreshToken: string } | undefined {
+    if (stored === undefined) return undefined;
+    const rotated = stored.refreshToken !== undefined && stored.refreshToken !== usedRefreshToken;
+    const valid = this.#validAt(stored.accessToken, stored.expiresAt, DEFAULT_SKEW_SECONDS);
+    const refreshed = valid && stored.accessToken !== this.#accessToken;
+    if (!rotated && !refreshed) return undefined;
+    this.#replace(stored);
+    const refreshToken = stored.refreshToken ?? usedRefreshToken;
+    if (!valid) return { response: undefined, refreshToken };
+    const now = Math.floor(this.#options.now() / 1000);
+    const expiresAt = stored.expiresAt ?? now + DEFAULT_EXPIRES_IN_SECONDS;
+    const response: TokenResponse = {
+      accessToken: stored.accessToken as string,
+      tokenType: 'Bearer',
+      expiresIn: Math.max(0, expiresAt - now),
+      expiresAt,
+      scope: [...(stored.scope ?? [])],
+    };
+    if (rotated) response.refreshToken = refreshToken;
+    return { response, refreshToken };
+  }
+
+  /**
+   * One refresh request. On `invalid_grant` the token is dropped here when
+   * `dropOnRevoked` (no store to consult first).
+   */
+  async #refreshOnce(refreshToken: string, dropOnRevoked = true): Promise<TokenResponse> {
+    try {
+      const result = await refreshTokenGrant(this.#options.config, { refreshToken });
+      return await this.#commit('refresh_token', result, this.#scope ?? [], refreshToken);
+    } catch (error) {
+      if (dropOnRevoked && error instanceof RefreshTokenRevokedError) {
+        await this.#dropRevoked(refreshToken);
       }
       throw error;
     }
   }
 
-  async #tokenRequest(
-    grant: Grant,
-    callerSignal: AbortSignal | undefined,
-    send: (options: TokenEndpointRequestOptions) => Promise<Response>,
-    processResponse: (response: Response) => Promise<TokenEndpointResponse>,
-  ): Promise<TokenEndpointResponse> {
-    if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
-      throw new InvalidArgumentError('signal', 'signal must be an AbortSignal');
+  /**
+   * Spotify says: discard a refused refresh token; keeping it would only
+   * repeat the failure. The stored copy goes too, and `onTokens` hears of
+   * it, so no stored copy goes stale. Failures here are not reported over
+   * the `RefreshTokenRevokedError`: the dropped token is dead either way.
+   */
+  async #dropRevoked(refreshToken: string): Promise<void> {
+    if (this.#refreshToken !== refreshToken) return;
+    this.#refreshToken = undefined;
+    this.#touch();
+    const settings = this.#options.store;
+    if (settings !== undefined) {
+      this.#unsaved = undefined;
+      await settings.store.delete(settings.key).catch(() => {});
     }
-    if (callerSignal?.aborted === true) throw new AbortedError({ cause: callerSignal.reason });
-    const { timeout, now, fetch, insecure, accountsBase } = this.#options;
-    const deadline = createDeadline(timeout, callerSignal);
-    const record: TransportRecord = { sent: false, status: undefined };
-    try {
-      const response = await send({
-        signal: deadline.signal,
-        [customFetch]: createCustomFetch(fetch, now, record),
-        // Only ever true for a loopback accountsUrl (checked at construction).
-        [allowInsecureRequests]: insecure,
-      });
-      return await processResponse(response);
-    } catch (error) {
-      throw toSpotifyError(error, {
-        grant,
-        deadline,
-        callerSignal,
-        timeoutMs: timeout,
-        record,
-        origin: new URL(accountsBase).origin,
-      });
-    } finally {
-      deadline.dispose();
+    const { onTokens } = this.#options;
+    if (onTokens !== undefined) {
+      try {
+        await onTokens(this.toJSON(), { grant: 'refresh_token', rotated: false, revoked: true });
+      } catch {
+        // See above: the RefreshTokenRevokedError is what the caller must act on.
+      }
     }
   }
 
-  async #store(
+  /**
+   * Keeps new tokens, writes them to the store, then calls `onTokens`, and
+   * only then answers. The new tokens are held even when a write fails:
+   * after a rotation they are the only valid ones.
+   */
+  async #commit(
     grant: Grant,
-    response: TokenEndpointResponse,
+    result: TokenEndpointResult,
     fallbackScope: string[],
     usedRefreshToken?: string,
   ): Promise<TokenResponse> {
-    const expiresIn = response.expires_in ?? DEFAULT_EXPIRES_IN_SECONDS;
-    const expiresAt = Math.floor(this.#options.now() / 1000 + expiresIn);
+    const expiresAt = Math.floor(this.#options.now() / 1000 + result.expiresIn);
     const scope =
-      typeof response.scope === 'string'
-        ? response.scope.split(/\s+/).filter(Boolean)
-        : [...fallbackScope];
-    const result: TokenResponse = {
-      accessToken: response.access_token,
-      // oauth4webapi lowercases token_type; Spotify (and relays of its answer) say `Bearer`.
-      tokenType: response.token_type === 'bearer' ? 'Bearer' : response.token_type,
-      expiresIn,
+      result.scope === undefined ? [...fallbackScope] : result.scope.split(/\s+/).filter(Boolean);
+    const response: TokenResponse = {
+      accessToken: result.accessToken,
+      tokenType: result.tokenType,
+      expiresIn: result.expiresIn,
       expiresAt,
       scope,
     };
-    if (response.refresh_token !== undefined) result.refreshToken = response.refresh_token;
+    if (result.refreshToken !== undefined) response.refreshToken = result.refreshToken;
     const refreshToken =
-      grant === 'client_credentials' ? undefined : (response.refresh_token ?? usedRefreshToken);
+      grant === 'client_credentials' ? undefined : (result.refreshToken ?? usedRefreshToken);
     const rotated =
       grant === 'refresh_token' &&
-      response.refresh_token !== undefined &&
-      response.refresh_token !== usedRefreshToken;
-    const commit = () => {
-      this.#appOnly = grant === 'client_credentials';
-      this.#accessToken = result.accessToken;
-      this.#refreshToken = refreshToken;
-      this.#expiresAt = expiresAt;
-      this.#scope = [...scope];
-    };
-    const { onTokens } = this.#options;
-    if (onTokens === undefined) {
-      commit();
-      return result;
-    }
+      result.refreshToken !== undefined &&
+      result.refreshToken !== usedRefreshToken;
     const tokens: SessionTokens = { accessToken: result.accessToken, expiresAt, scope: [...scope] };
     if (refreshToken !== undefined) tokens.refreshToken = refreshToken;
-    try {
-      await onTokens(tokens, { grant, rotated });
-    } catch (cause) {
-      // The new tokens are kept: after a rotation they are the only valid ones.
-      commit();
-      throw new TokenCallbackError({ cause });
+    if (grant === 'client_credentials') tokens.grant = 'client_credentials';
+
+    const { onTokens, store: settings } = this.#options;
+    const hold = () => this.#replace(tokens);
+    if (settings !== undefined) {
+      try {
+        await settings.store.set(settings.key, tokens);
+        this.#unsaved = undefined;
+      } catch (cause) {
+        hold();
+        this.#unsaved = tokens;
+        throw cause instanceof SpotifyError
+          ? cause
+          : new StoreError('set', settings.key, {
+              cause,
+              message: `The token store failed to save the new tokens under "${settings.key}"; the Session holds them and writes them again on its next call`,
+            });
+      }
     }
-    commit();
-    return result;
+    if (onTokens !== undefined) {
+      try {
+        await onTokens(tokens, { grant, rotated, revoked: false });
+      } catch (cause) {
+        hold();
+        throw new TokenCallbackError({ cause });
+      }
+    }
+    hold();
+    return response;
   }
 }

@@ -16,9 +16,15 @@ export interface SessionTokens {
   expiresAt?: number;
   /** The scopes Spotify granted. */
   scope?: string[];
+  /**
+   * `'client_credentials'` for an app-only token, which is renewed by
+   * requesting a new app token (there is no refresh token); absent for user
+   * tokens.
+   */
+  grant?: 'client_credentials';
 }
 
-const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope'] as const;
+const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope', 'grant'] as const;
 
 function fail(field: string, message: string): never {
   throw new InvalidArgumentError('tokens', `tokens${field === '' ? '' : `.${field}`} ${message}`);
@@ -75,6 +81,15 @@ export function parseSessionTokens(input: unknown): SessionTokens {
       fail('scope', 'must be an array of scope names without whitespace');
     }
     tokens.scope = [...(scope as string[])];
+  }
+  if (record.grant !== undefined) {
+    if (record.grant !== 'client_credentials') {
+      fail('grant', 'must be "client_credentials" when present (user tokens have no grant field)');
+    }
+    if (tokens.refreshToken !== undefined) {
+      fail('grant', 'is "client_credentials", which never comes with a refreshToken');
+    }
+    tokens.grant = 'client_credentials';
   }
   return tokens;
 }

@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { readBoundedText } from './_body.js';
 import { consentPage, errorPage, PAGE_HEADERS } from './_consent-page.js';
 import { randomToken } from './_crypto.js';
 import type { ResolvedOptions } from './_options.js';
@@ -21,7 +22,10 @@ function redirect(c: Context, location: string): Response {
   return c.body(null, 302, { Location: location, 'Cache-Control': 'no-store' });
 }
 
-/** `GET /authorize` and the consent form's `POST /authorize/decision` (accounts.md §2). */
+/**
+ * `GET /authorize` and the consent form's `POST /authorize/decision`
+ * (https://developer.spotify.com/documentation/web-api/tutorials/code-pkce-flow).
+ */
 export function registerAuthorize(app: Hono, options: ResolvedOptions, state: EmulatorState): void {
   app.get('/authorize', (c) => {
     const query = new URL(c.req.url).searchParams;
@@ -103,8 +107,12 @@ export function registerAuthorize(app: Hono, options: ResolvedOptions, state: Em
     const type = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/x-www-form-urlencoded')
       return htmlError(c, 'INVALID_REQUEST: Unexpected form encoding');
-    const text = await c.req.text();
-    if (text.length > MAX_FORM_BYTES) return htmlError(c, 'INVALID_REQUEST: Form too large');
+    const text = await readBoundedText(c.req.raw, MAX_FORM_BYTES);
+    if (text === undefined)
+      return c.html(errorPage('INVALID_REQUEST: Form too large'), 413, {
+        ...PAGE_HEADERS,
+        Connection: 'close',
+      });
     const form = new URLSearchParams(text);
 
     const transactionId = form.get('transaction') ?? '';

@@ -1,12 +1,16 @@
 import * as v from 'valibot';
 import { seededRandom } from './_crypto.js';
 
-/** Which endpoint a fault applies to; `*` is every endpoint except the control API. */
-export type FaultEndpoint = '/authorize' | '/api/token' | '*';
+/**
+ * Which endpoint a fault applies to: `*` is every endpoint except the control
+ * API; `/v1` every Web API path; `/v1/…` one Web API path, exact
+ * (`/v1/me`) or as a template (`/v1/tracks/{id}`).
+ */
+export type FaultEndpoint = '/authorize' | '/api/token' | '/v1' | `/v1/${string}` | '*';
 
 /** A fault to inject, as `POST /__emulator/faults` takes it. */
 export interface EmulatorFault {
-  /** `/authorize` (also the consent form's POST), `/api/token`, or `*`. */
+  /** `/authorize` (also the consent form's POST), `/api/token`, `/v1`, `/v1/…`, or `*`. */
   endpoint: FaultEndpoint;
   /**
    * `latency` delays the answer by `latencyMs`; `status` answers with `status`
@@ -20,6 +24,14 @@ export interface EmulatorFault {
   status?: 429 | 500 | 502 | 503;
   /** `Retry-After` seconds sent with a 429 or 503. @default 1 for 429, none for 503 */
   retryAfter?: number;
+  /**
+   * `QUOTA_EXCEEDED`: a 429 says the quota is exhausted
+   * (`{"error":{"status":429,"message":"Too many requests","reason":"QUOTA_EXCEEDED"}}`)
+   * instead of the rolling-window `API rate limit exceeded`.
+   */
+  reason?: 'QUOTA_EXCEEDED';
+  /** Answer with an empty body (Spotify's 429 sometimes has none). @default false */
+  emptyBody?: boolean;
   /** Apply to the next `count` matching requests only, then disappear. @default unlimited */
   count?: number;
   /** Fraction (0..1) of matching requests hit, drawn from a seeded PRNG. @default 1 */
@@ -39,13 +51,21 @@ export interface ActiveFault extends EmulatorFault {
 }
 
 const MAX_LATENCY_MS = 120_000;
+const ENDPOINT_MESSAGE =
+  'endpoint must be "/authorize", "/api/token", "/v1", a Web API path such as "/v1/me" or "/v1/tracks/{id}", or "*"';
 
 /** valibot schema of {@link EmulatorFault}; unknown fields are refused so typos show. */
 const FaultSchema = v.pipe(
   v.strictObject({
-    endpoint: v.picklist(
-      ['/authorize', '/api/token', '*'],
-      'endpoint must be "/authorize", "/api/token" or "*"',
+    endpoint: v.pipe(
+      v.string(ENDPOINT_MESSAGE),
+      v.maxLength(200, ENDPOINT_MESSAGE),
+      v.check(
+        (endpoint) =>
+          ['/authorize', '/api/token', '/v1', '*'].includes(endpoint) ||
+          /^\/v1(\/(?:[A-Za-z0-9._~-]+|\{[a-z_]+\}))+$/.test(endpoint),
+        ENDPOINT_MESSAGE,
+      ),
     ),
     type: v.picklist(['latency', 'status', 'drop'], 'type must be "latency", "status" or "drop"'),
     latencyMs: v.optional(
@@ -64,6 +84,8 @@ const FaultSchema = v.pipe(
         v.minValue(0, 'retryAfter must be >= 0'),
       ),
     ),
+    reason: v.optional(v.picklist(['QUOTA_EXCEEDED'], 'reason must be "QUOTA_EXCEEDED"')),
+    emptyBody: v.optional(v.boolean('emptyBody must be a boolean')),
     count: v.optional(
       v.pipe(
         v.number('count must be a number'),
@@ -98,6 +120,14 @@ const FaultSchema = v.pipe(
     (fault) => fault.retryAfter === undefined || fault.status === 429 || fault.status === 503,
     'retryAfter is only for status 429 or 503',
   ),
+  v.check(
+    (fault) => fault.reason === undefined || fault.status === 429,
+    'reason is only for status 429',
+  ),
+  v.check(
+    (fault) => fault.emptyBody === undefined || fault.type === 'status',
+    'emptyBody is only for a status fault',
+  ),
 );
 
 /** Thrown by {@link parseFault} with a message naming every problem. */
@@ -110,8 +140,20 @@ export function parseFault(input: unknown): EmulatorFault {
   const result = v.safeParse(FaultSchema, input);
   if (!result.success)
     throw new InvalidFaultError(result.issues.map((issue) => issue.message).join('; '));
-  const fault: EmulatorFault = { endpoint: result.output.endpoint, type: result.output.type };
-  for (const key of ['latencyMs', 'status', 'retryAfter', 'count', 'rate', 'seed'] as const) {
+  const fault: EmulatorFault = {
+    endpoint: result.output.endpoint as FaultEndpoint,
+    type: result.output.type,
+  };
+  for (const key of [
+    'latencyMs',
+    'status',
+    'retryAfter',
+    'reason',
+    'emptyBody',
+    'count',
+    'rate',
+    'seed',
+  ] as const) {
     const value = result.output[key];
     if (value !== undefined) (fault as unknown as Record<string, unknown>)[key] = value;
   }
@@ -194,8 +236,18 @@ export class FaultTable {
 function endpointMatches(endpoint: FaultEndpoint, path: string): boolean {
   if (endpoint === '*') return true;
   if (endpoint === '/authorize') return path === '/authorize' || path.startsWith('/authorize/');
+  if (endpoint === '/v1') return path === '/v1' || path.startsWith('/v1/');
+  if (endpoint.includes('{'))
+    return new RegExp(`^${endpoint.replace(/\{[a-z_]+\}/g, '[^/]+')}$`).test(path);
   return path === endpoint;
 }
+
+/** Spotify's messages for the statuses a fault can answer with. */
+const WEB_API_MESSAGES: Record<number, string> = {
+  500: 'Server error',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
+};
 
 /** The answer of a `status` fault: OAuth-shaped JSON for `/api/token`, an HTML page elsewhere. */
 export function faultResponse(fault: ActiveFault, path: string): Response {
@@ -203,6 +255,7 @@ export function faultResponse(fault: ActiveFault, path: string): Response {
   const headers = new Headers({ 'Cache-Control': 'no-store' });
   const retryAfter = fault.retryAfter ?? (status === 429 ? 1 : undefined);
   if (retryAfter !== undefined) headers.set('Retry-After', String(retryAfter));
+  if (fault.emptyBody === true) return new Response(null, { status, headers });
   if (path.startsWith('/authorize')) {
     headers.set('Content-Type', 'text/html; charset=utf-8');
     const text = status === 429 ? 'Too many requests' : `Something went wrong (HTTP ${status})`;
@@ -212,9 +265,15 @@ export function faultResponse(fault: ActiveFault, path: string): Response {
     );
   }
   headers.set('Content-Type', 'application/json');
-  const body =
-    status === 429
-      ? { error: { status: 429, message: 'API rate limit exceeded' } }
-      : { error: 'server_error', error_description: `Unexpected status: ${status}` };
+  const isWebApi = path === '/v1' || path.startsWith('/v1/');
+  let body: unknown;
+  if (status === 429)
+    body =
+      fault.reason === 'QUOTA_EXCEEDED'
+        ? { error: { status, message: 'Too many requests', reason: 'QUOTA_EXCEEDED' } }
+        : { error: { status, message: 'API rate limit exceeded' } };
+  else if (isWebApi)
+    body = { error: { status, message: WEB_API_MESSAGES[status] ?? 'Server error' } };
+  else body = { error: 'server_error', error_description: `Unexpected status: ${status}` };
   return new Response(JSON.stringify(body), { status, headers });
 }

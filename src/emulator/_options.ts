@@ -11,6 +11,14 @@ export interface EmulatorApp {
    * `http://[::1]:PORT/…`) also matches the same URI with any other port.
    */
   redirectUris: string[];
+  /**
+   * The app has extended quota mode. Without it (every new app) it is in
+   * Development Mode: the Web API's withdrawn endpoints refuse it, e.g.
+   * `GET /v1/playlists/{id}/tracks` answers 403 `Forbidden`, and playlist
+   * entries carry `item` only, not the older `track`.
+   * @default false
+   */
+  extendedQuota?: boolean;
 }
 
 /** A demo Spotify user who can approve requests on the consent page. */
@@ -141,10 +149,13 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
           `${where}.redirectUris[${uriIndex}] is refused by Spotify's rules (${verdict}): use https://, http://127.0.0.1:PORT, http://[::1]:PORT or a custom scheme`,
         );
     });
+    if (app.extendedQuota !== undefined && typeof app.extendedQuota !== 'boolean')
+      throw new TypeError(`${where}.extendedQuota must be a boolean`);
     apps.set(app.clientId, {
       clientId: app.clientId,
       clientSecret: app.clientSecret,
       redirectUris: [...app.redirectUris],
+      ...(app.extendedQuota === undefined ? {} : { extendedQuota: app.extendedQuota }),
     });
   });
 

@@ -1,5 +1,5 @@
 /**
- * Spotify's redirect URI rules (accounts.md §2): https, loopback IP literals
+ * Spotify's redirect URI rules (https://developer.spotify.com/documentation/web-api/concepts/redirect_uri): https, loopback IP literals
  * over http (any port), and custom schemes are allowed; `localhost` and every
  * other plain-http host are refused as insecure.
  */

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { OPEN_ACCESS_SCOPES, parseScopes, STANDARD_SCOPES } from './_scopes.js';
 
-test('accounts.md lists 19 standard scopes and 5 Open Access ones (+3 old names)', () => {
+test('Spotify lists 19 standard scopes and 5 Open Access ones (+3 old names)', () => {
   expect(STANDARD_SCOPES).toHaveLength(19);
   expect(OPEN_ACCESS_SCOPES).toHaveLength(8);
 });

@@ -1,4 +1,4 @@
-/** Every scope Spotify's `/authorize` accepts (accounts.md §2). */
+/** Every scope Spotify's `/authorize` accepts (https://developer.spotify.com/documentation/web-api/concepts/scopes). */
 export const STANDARD_SCOPES: readonly string[] = [
   'ugc-image-upload',
   'user-read-playback-state',

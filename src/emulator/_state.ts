@@ -1,6 +1,33 @@
 import { randomToken } from './_crypto.js';
 import { FaultTable } from './_faults.js';
 import type { ResolvedOptions } from './_options.js';
+import { WEB_API_PREFIX, webApiStatsKey } from './_webapi/router.js';
+import { WebApiState } from './_webapi/state.js';
+
+/** Latest time the clock may show (9999-12-31): later, dates stop printing as ISO 8601. */
+export const MAX_CLOCK_MS = Date.UTC(9999, 11, 31);
+/** Largest single clock advance: 100 years. */
+export const MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600;
+
+/** Paths of the Accounts side that the stats count one by one. */
+const ACCOUNTS_PATHS = new Set(['/authorize', '/authorize/decision', '/api/token']);
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+
+/**
+ * The stats key of a request: `"METHOD /path"` for the Accounts endpoints,
+ * `"METHOD /v1/template"` for Web API operations (ids never make new keys),
+ * and one `"METHOD (other path)"` bucket for everything else, so a client
+ * walking random paths cannot grow the stats without bound.
+ */
+export function statsKey(method: string, path: string): string {
+  const verb = METHODS.has(method) ? method : 'OTHER';
+  if (ACCOUNTS_PATHS.has(path)) return `${verb} ${path}`;
+  if (path.startsWith(`${WEB_API_PREFIX}/`)) {
+    const key = webApiStatsKey(verb, path);
+    if (key !== undefined) return key;
+  }
+  return `${verb} (other path)`;
+}
 
 /** An authorization code waiting for its exchange. */
 export interface CodeRecord {
@@ -74,7 +101,18 @@ export class EmulatorState {
   requests: Record<string, number> = {};
   grants: Record<string, number> = freshGrants();
 
-  constructor(private readonly options: ResolvedOptions) {}
+  readonly webApi: WebApiState;
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.webApi = new WebApiState(
+      options.users.map((user) => ({
+        id: user.id,
+        displayName: user.displayName,
+        product: user.product,
+      })),
+      () => this.now(),
+    );
+  }
 
   /** The emulator's clock in ms: the configured clock plus every advance. */
   now(): number {
@@ -87,8 +125,40 @@ export class EmulatorState {
     return this.now();
   }
 
+  /**
+   * Why the clock cannot move by `seconds` (finite, 0..100 years, and never
+   * past the year 9999); `undefined` when it can.
+   */
+  checkAdvance(seconds: unknown): string | undefined {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds))
+      return 'advance must be a finite number of seconds';
+    if (seconds < 0) return 'advance must be >= 0 (the clock never goes back)';
+    if (seconds > MAX_ADVANCE_SECONDS)
+      return `advance must be <= ${MAX_ADVANCE_SECONDS} seconds (100 years)`;
+    if (this.now() + seconds * 1000 > MAX_CLOCK_MS)
+      return 'advance would move the clock past the year 9999';
+    return undefined;
+  }
+
+  /** Why the clock cannot be set to `ms`; `undefined` when it can. */
+  checkSet(ms: unknown): string | undefined {
+    if (typeof ms !== 'number' || !Number.isInteger(ms))
+      return 'set must be an integer number of milliseconds since the epoch';
+    if (ms < this.now()) return 'set must not be earlier than now (the clock never goes back)';
+    if (ms > MAX_CLOCK_MS) return 'set must not be past the year 9999';
+    return undefined;
+  }
+
+  /** Expires an access token now; `true` when it was known and still valid. */
+  expireAccessToken(token: string): boolean {
+    const info = this.accessTokens.get(token);
+    if (info === undefined || info.expiresAt <= this.now()) return false;
+    info.expiresAt = this.now();
+    return true;
+  }
+
   countRequest(method: string, path: string): void {
-    const key = `${method} ${path}`;
+    const key = statsKey(method, path);
     this.requests[key] = (this.requests[key] ?? 0) + 1;
   }
 
@@ -162,6 +232,7 @@ export class EmulatorState {
     this.approvals.clear();
     this.requests = {};
     this.grants = freshGrants();
+    this.webApi.reset();
   }
 }
 

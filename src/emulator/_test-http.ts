@@ -120,3 +120,100 @@ export async function control(
   const response = await fetch(`${base}/__emulator${path}`, init);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
+
+/**
+ * Logs `user` in through the consent form (`GET /authorize`, then
+ * `POST /authorize/decision` with `decision=agree`) and exchanges the code:
+ * the user's access token with `scopes`. Works on an emulator without
+ * `autoApprove`.
+ */
+export async function userToken(
+  base: string,
+  scopes: readonly string[],
+  user = 'demo-user',
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const page = await authorize(base, { scope: scopes.join(' '), show_dialog: 'true' });
+  const html = await page.text();
+  const transaction = /name="transaction" value="([^"]+)"/.exec(html)?.[1];
+  let code: string | null;
+  if (transaction === undefined) {
+    // An auto-approving emulator redirected at once.
+    code = locationOf(page).searchParams.get('code');
+  } else {
+    const decided = await fetch(`${base}/authorize/decision`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ transaction, decision: 'agree', user }).toString(),
+    });
+    code = locationOf(decided).searchParams.get('code');
+  }
+  if (code === null) throw new Error('no code');
+  const answer = await exchange(base, code);
+  return {
+    accessToken: String(answer.body.access_token),
+    refreshToken: String(answer.body.refresh_token),
+  };
+}
+
+/** A client-credentials (app) token of the demo app. */
+export async function appToken(base: string): Promise<string> {
+  const answer = await token(
+    base,
+    { grant_type: 'client_credentials' },
+    { authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+  );
+  return String(answer.body.access_token);
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or `undefined` for an empty body. */
+  body: unknown;
+}
+
+/** A Web API request with a bearer token (`null`: no `Authorization` header). */
+export async function api(
+  base: string,
+  accessToken: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer> {
+  const all: Record<string, string> = { ...headers };
+  if (accessToken !== null) all.Authorization = `Bearer ${accessToken}`;
+  const init: RequestInit = { method, headers: all };
+  if (body !== undefined) {
+    all['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`${base}/v1${path}`, init);
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === '' ? undefined : (JSON.parse(text) as unknown),
+  };
+}
+
+/** Every standard scope, for tests that are not about scopes. */
+export const ALL_USER_SCOPES = [
+  'user-read-playback-state',
+  'user-modify-playback-state',
+  'user-read-currently-playing',
+  'playlist-read-private',
+  'playlist-read-collaborative',
+  'playlist-modify-private',
+  'playlist-modify-public',
+  'user-follow-modify',
+  'user-follow-read',
+  'user-read-playback-position',
+  'user-top-read',
+  'user-read-recently-played',
+  'user-library-modify',
+  'user-library-read',
+  'user-read-email',
+  'user-read-private',
+] as const;

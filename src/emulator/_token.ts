@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { cors } from 'hono/cors';
+import { readBoundedText } from './_body.js';
 import { constantTimeEqual, sha256Base64url } from './_crypto.js';
 import type { EmulatorApp, ResolvedOptions } from './_options.js';
 import type { EmulatorState } from './_state.js';
@@ -38,6 +39,13 @@ function json(body: unknown, status: number): Response {
 /** An RFC 6749 §5.2 error answer (HTTP 400 unless told). */
 function oauthError(error: string, description: string, status = 400): Response {
   return json({ error, error_description: description }, status);
+}
+
+/** 413 for a body over the cap; the connection closes so the rest of it is never read. */
+function tooLarge(): Response {
+  const response = unexpectedStatus(413);
+  response.headers.set('Connection', 'close');
+  return response;
 }
 
 /** The body Spotify answered a JSON (or otherwise non-form) body with. */
@@ -85,7 +93,11 @@ function parseBasic(header: string | undefined): ClientCredentials | undefined |
   };
 }
 
-/** `POST /api/token` (accounts.md §3). */
+/**
+ * `POST /api/token`, as Spotify documents it
+ * (https://developer.spotify.com/documentation/web-api/tutorials/code-flow,
+ * https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens).
+ */
 export function registerToken(app: Hono, options: ResolvedOptions, state: EmulatorState): void {
   app.post(TOKEN_PATH, async (c) => handleToken(c, options, state));
   app.all(TOKEN_PATH, () => {
@@ -101,10 +113,10 @@ async function handleToken(
   state: EmulatorState,
 ): Promise<Response> {
   const contentType = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
-  const declaredLength = Number(c.req.header('Content-Length') ?? '0');
-  if (declaredLength > MAX_BODY_BYTES) return unexpectedStatus(413);
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES) return unexpectedStatus(413);
+  // Counted in bytes while reading, so a chunked body past the cap is refused
+  // before it is all in memory.
+  const text = await readBoundedText(c.req.raw, MAX_BODY_BYTES);
+  if (text === undefined) return tooLarge();
   // An empty body without a type reads as an empty form (so: grant_type is missing).
   if (contentType !== 'application/x-www-form-urlencoded' && !(contentType === '' && text === ''))
     return unexpectedStatus(415);

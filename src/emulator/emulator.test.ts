@@ -77,8 +77,21 @@ test('invalid options throw a TypeError naming the option', () => {
     }),
   ).toThrow(/twice/);
   expect(() => createEmulator().advanceClock(-1)).toThrow(TypeError);
+  expect(() =>
+    createEmulator({
+      apps: [{ clientId: 'a', clientSecret: 's', redirectUris: [], extendedQuota: 'yes' as never }],
+    }),
+  ).toThrow(/extendedQuota/);
+  expect(() => createEmulator().setActiveDevice('demo-user', 'no-such-device')).toThrow(TypeError);
+  expect(() => createEmulator().setProduct('nobody', 'free')).toThrow(TypeError);
 });
 
-test('an unknown path is a 404', async () => {
-  expect((await createEmulator().app.request('/v1/me')).status).toBe(404);
+test('an unknown path is a 404; an unknown Web API path a Spotify-shaped 404', async () => {
+  const emulator = createEmulator();
+  expect((await emulator.app.request('/nope')).status).toBe(404);
+  const unknown = await emulator.app.request('/v1/nope');
+  expect(unknown.status).toBe(404);
+  expect(await unknown.json()).toEqual({ error: { status: 404, message: 'Service not found' } });
+  // /v1/me exists: without a token it is a 401, not a 404.
+  expect((await emulator.app.request('/v1/me')).status).toBe(401);
 });

@@ -1,5 +1,5 @@
 /**
- * `spotify-session/emulator`: a faithful local Spotify Accounts service
+ * `@spotify-session/cli/emulator`: a faithful local Spotify Accounts service
  * (`GET /authorize`, `POST /api/token`) for tests and local development.
  * @module
  */

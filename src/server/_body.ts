@@ -29,9 +29,11 @@ function problem(description: string): { ok: false; problem: ParamsProblem } {
 }
 
 /**
- * Reads at most `limit` bytes of the body; `undefined` when it is larger. Stops reading
- * (and cancels the stream) as soon as the limit is passed, so a huge or endless body
- * never sits in memory.
+ * Reads at most `limit` bytes of the body; `undefined` when it is larger. A body with a
+ * `Content-Length` within the limit is read whole (HTTP framing stops it at that length, and
+ * on Node the adapter reads it without web streams); any other body is read chunk by chunk
+ * and dropped (the stream cancelled) as soon as it passes the limit, so a huge or endless
+ * body never sits in memory.
  */
 export async function readBodyLimited(
   request: Request,
@@ -41,6 +43,8 @@ export async function readBodyLimited(
   if (declared !== null) {
     const length = Number(declared.trim());
     if (!Number.isFinite(length) || length > limit) return undefined;
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    return bytes.byteLength > limit ? undefined : bytes;
   }
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
@@ -76,6 +80,7 @@ function mediaType(request: Request): string | undefined {
   return header.split(';', 1)[0]?.trim().toLowerCase();
 }
 
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 const JSON_WHITESPACE = new Set([' ', '\t', '\n', '\r']);
 
 /**
@@ -110,11 +115,12 @@ function repeatedTopLevelKey(text: string, names: readonly string[]): string | u
 /**
  * Reads the request's parameters. Only `names` are looked at (others are ignored, as
  * OAuth servers do); each may appear once, up to {@link MAX_FIELD_BYTES} bytes of visible
- * ASCII. An empty value counts as absent.
+ * ASCII (or its own limit from `maxLengths`). An empty value counts as absent.
  */
 export async function readParams(
   request: Request,
   names: readonly string[],
+  maxLengths: Readonly<Record<string, number>> = {},
 ): Promise<ParamsResult> {
   const type = mediaType(request);
   let body: Uint8Array | undefined;
@@ -171,12 +177,13 @@ export async function readParams(
     if (values.length > 1) return problem(`${name} must be sent only once`);
     const value = values[0] ?? '';
     if (value === '') continue;
-    if (value.length > MAX_FIELD_BYTES) {
-      return problem(`${name} is too long (at most ${MAX_FIELD_BYTES} bytes)`);
+    const maxLength = maxLengths[name] ?? MAX_FIELD_BYTES;
+    if (value.length > maxLength) {
+      return problem(`${name} is too long (at most ${maxLength} bytes)`);
     }
     // Codes, tokens, verifiers, client ids and URIs are all visible ASCII; anything else
     // (spaces, controls, U+FFFD from broken percent-encoding) is malformed.
-    if (!/^[\x21-\x7e]+$/.test(value)) return problem(`${name} is malformed`);
+    if (!VISIBLE_ASCII.test(value)) return problem(`${name} is malformed`);
     params.set(name, value);
   }
   return { ok: true, params };

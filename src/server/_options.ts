@@ -5,6 +5,7 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
 import { validateAccountsUrl, validateRedirectUri } from '../core/_urls.js';
 import { ConfigurationError } from '../core/errors/index.js';
+import { assertOption } from './_assert.js';
 import type { Keyring } from './keyring.js';
 import type { TokenServerMetrics } from './metrics.js';
 import { createMemoryRateLimitStore, type RateLimitStore } from './rate-limit.js';
@@ -16,6 +17,29 @@ export const MAX_FIELD_BYTES = 2 * 1024;
 /** Spotify's refresh tokens last six months from the original authorization (accounts.md §3). */
 export const DEFAULT_REFRESH_TOKEN_MAX_AGE = 15_552_000;
 
+/** Defaults of {@link TokenServerOptions} that the env/flag loader also shows and uses. */
+export const TOKEN_SERVER_DEFAULTS = {
+  upstreamTimeout: 10_000,
+  rateLimit: { ip: 120, token: 10, window: 60 },
+} as const;
+
+/** Default of the Redis rate-limit store's per-check wait, in milliseconds. */
+export const REDIS_COMMAND_TIMEOUT = 50;
+
+/**
+ * Defaults of the Node listener's settings (`serveTokenServer`, `spotify-session serve`),
+ * here so the neutral env/flag loader and the Node adapter share them.
+ */
+export const LISTENER_DEFAULTS = {
+  drainDelay: 0,
+  shutdownGracePeriod: 10_000,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  maxRequestsPerSocket: 1_000,
+  maxConnections: 1_000,
+} as const;
+
 /** Rate limits: requests per `window` seconds. `0` turns a limit off. */
 export interface RateLimitOptions {
   /**
@@ -25,8 +49,9 @@ export interface RateLimitOptions {
    */
   ip?: number;
   /**
-   * Refreshes per window per sealed refresh token (keyed by the envelope's key id and
-   * random nonce, never the token itself). A healthy app refreshes about once an hour.
+   * Refreshes per window per sealed refresh token, counted only once the token unsealed
+   * (keyed by the envelope's verified GCM tag, never the token itself; a token that does not
+   * unseal counts against the sender's IP only). A healthy app refreshes about once an hour.
    * @default 10
    */
   token?: number;
@@ -72,7 +97,7 @@ export interface TokenServerOptions {
   basePath?: string;
   /**
    * `fetch` used for every request to Spotify.
-   * @default globalThis.fetch
+   * @default globalThis.fetch (on Node, `serveTokenServer` uses a keep-alive `node:http` client)
    */
   fetch?: typeof fetch;
   /**
@@ -112,7 +137,9 @@ export interface TokenServerOptions {
   /**
    * Client IP when the runtime has no socket the server can see (Workers, Deno, Bun).
    * Called before `X-Forwarded-For` is considered; return `undefined` to fall back.
-   * @default reads Node's socket (`env.incoming.socket.remoteAddress`) or `env.clientIp`
+   * The address may be written any way (`::ffff:1.2.3.4`, `[2001:db8::1]:443`): it is
+   * canonicalised, and IPv6 is counted per /64.
+   * @default reads `env.clientIp` (the Node adapter puts its socket's address there)
    */
   clientIp?: (request: Request, env: unknown) => string | undefined;
   /**
@@ -193,31 +220,41 @@ export function resolveLogger(option: TokenServerOptions['logger']): Logger {
 
 function positiveNumber(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError(name, `${name} must be a positive number of milliseconds/seconds`);
-  }
+  assertOption(
+    typeof value === 'number' && Number.isFinite(value) && value > 0,
+    name,
+    `${name} must be a positive number of milliseconds/seconds`,
+  );
   return value;
 }
 
 function limitNumber(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new ConfigurationError(name, `${name} must be a whole number >= 0 (0 turns it off)`);
-  }
+  assertOption(
+    Number.isInteger(value) && value >= 0,
+    name,
+    `${name} must be a whole number >= 0 (0 turns it off)`,
+  );
   return value;
 }
 
-/** Normalises `'/v1/'` and `'v1'` to `'/v1'`, and `'/'` to `''`. */
-export function normaliseBasePath(basePath: string): string {
+/**
+ * Normalises `'/v1/'` and `'v1'` to `'/v1'`, and `'/'` to `''`. Refuses characters outside
+ * `A-Z a-z 0-9 . _ ~ -` and the dot segments `.` and `..`, which URL parsers remove
+ * (RFC 3986 §5.2.4): `/v1/../x` would never match a request path.
+ */
+export function normaliseBasePath(basePath: string, option = 'basePath'): string {
+  assertOption(typeof basePath === 'string', option, `${option} must be a string like "/v1"`);
   const trimmed = basePath.trim().replace(/\/+$/, '');
   if (trimmed === '') return '';
   const withSlash = trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
-  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(withSlash)) {
-    throw new ConfigurationError(
-      'basePath',
-      'basePath must be a path like "/v1" (letters, digits, . _ ~ - between slashes)',
-    );
-  }
+  const segments = withSlash.slice(1).split('/');
+  assertOption(
+    /^(\/[A-Za-z0-9._~-]+)+$/.test(withSlash) &&
+      segments.every((segment) => segment !== '.' && segment !== '..'),
+    option,
+    `${option} must be a path like "/v1" (letters, digits, . _ ~ - between slashes; no "." or ".." segments)`,
+  );
   return withSlash;
 }
 
@@ -229,18 +266,21 @@ export function resolveTokenServerOptions(
   options: TokenServerOptions,
   parseKeys: (text: string) => Promise<Keyring>,
 ): ResolvedTokenServerOptions {
-  if (typeof options.clientId !== 'string' || options.clientId.trim() === '') {
-    throw new ConfigurationError('clientId', 'clientId is required');
-  }
-  if (typeof options.clientSecret !== 'string' || options.clientSecret === '') {
-    throw new ConfigurationError('clientSecret', 'clientSecret is required');
-  }
-  if (!Array.isArray(options.redirectUris) || options.redirectUris.length === 0) {
-    throw new ConfigurationError(
-      'redirectUris',
-      'redirectUris needs at least one redirect URI (the first is the default)',
-    );
-  }
+  assertOption(
+    typeof options.clientId === 'string' && options.clientId.trim() !== '',
+    'clientId',
+    "clientId is required: your app's client id from https://developer.spotify.com/dashboard",
+  );
+  assertOption(
+    typeof options.clientSecret === 'string' && options.clientSecret !== '',
+    'clientSecret',
+    "clientSecret is required: your app's client secret",
+  );
+  assertOption(
+    Array.isArray(options.redirectUris) && options.redirectUris.length > 0,
+    'redirectUris',
+    'redirectUris needs at least one redirect URI (the first is the default)',
+  );
   // Checked here, not per request: a URI Spotify refuses must stop the server from starting.
   for (const [index, uri] of options.redirectUris.entries()) {
     try {
@@ -266,9 +306,11 @@ export function resolveTokenServerOptions(
   keyring.catch(() => {});
   const trustProxy =
     options.trustProxy === true ? 1 : options.trustProxy === false ? 0 : (options.trustProxy ?? 0);
-  if (!Number.isInteger(trustProxy) || trustProxy < 0) {
-    throw new ConfigurationError('trustProxy', 'trustProxy must be true, false or a hop count');
-  }
+  assertOption(
+    Number.isInteger(trustProxy) && trustProxy >= 0,
+    'trustProxy',
+    'trustProxy must be true, false or a hop count',
+  );
   const rateLimit = options.rateLimit ?? {};
   return {
     clientId: options.clientId,
@@ -278,16 +320,22 @@ export function resolveTokenServerOptions(
     accountsUrl: options.accountsUrl ?? 'https://accounts.spotify.com',
     basePath: normaliseBasePath(options.basePath ?? ''),
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
-    upstreamTimeout: positiveNumber('upstreamTimeout', options.upstreamTimeout, 10_000),
+    upstreamTimeout: positiveNumber(
+      'upstreamTimeout',
+      options.upstreamTimeout,
+      TOKEN_SERVER_DEFAULTS.upstreamTimeout,
+    ),
     refreshTokenMaxAge: positiveNumber(
       'refreshTokenMaxAge',
       options.refreshTokenMaxAge,
       DEFAULT_REFRESH_TOKEN_MAX_AGE,
     ),
     rateLimit: {
-      ip: limitNumber('rateLimit.ip', rateLimit.ip, 120),
-      token: limitNumber('rateLimit.token', rateLimit.token, 10),
-      window: limitNumber('rateLimit.window', rateLimit.window, 60) || 60,
+      ip: limitNumber('rateLimit.ip', rateLimit.ip, TOKEN_SERVER_DEFAULTS.rateLimit.ip),
+      token: limitNumber('rateLimit.token', rateLimit.token, TOKEN_SERVER_DEFAULTS.rateLimit.token),
+      window:
+        limitNumber('rateLimit.window', rateLimit.window, TOKEN_SERVER_DEFAULTS.rateLimit.window) ||
+        TOKEN_SERVER_DEFAULTS.rateLimit.window,
     },
     rateLimitStore: options.rateLimitStore ?? createMemoryRateLimitStore(),
     corsOrigins: [...(options.corsOrigins ?? [])],

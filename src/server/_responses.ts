@@ -4,6 +4,7 @@
  */
 import {
   HTTPError,
+  InvalidArgumentError,
   InvalidResponseError,
   NetworkError,
   OAuthError,
@@ -18,13 +19,34 @@ export const COMMON_HEADERS: Readonly<Record<string, string>> = {
   Pragma: 'no-cache',
 };
 
-/** A JSON answer with {@link COMMON_HEADERS}. */
+/** Responses built by {@link json}: they already carry {@link COMMON_HEADERS}. */
+const complete = new WeakSet<Response>();
+
+/** Whether `response` came from {@link json} (its headers need no touching up). */
+export function isComplete(response: Response): boolean {
+  return complete.has(response);
+}
+
+/**
+ * A JSON answer with {@link COMMON_HEADERS} (and `X-Request-Id` when given). Headers are a
+ * plain object, never mutated afterwards: on Node the adapter writes them as they are.
+ */
 export function json(
   status: number,
   body: unknown,
-  headers: Readonly<Record<string, string>> = {},
+  headers?: Readonly<Record<string, string>>,
+  requestId?: string,
 ): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...COMMON_HEADERS, ...headers } });
+  const all: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    Pragma: 'no-cache',
+  };
+  if (requestId !== undefined) all['X-Request-Id'] = requestId;
+  if (headers !== undefined) Object.assign(all, headers);
+  const response = new Response(JSON.stringify(body), { status, headers: all });
+  complete.add(response);
+  return response;
 }
 
 /** An OAuth-shaped error answer. */
@@ -32,91 +54,154 @@ export function oauthError(
   status: number,
   error: string,
   description: string,
-  headers: Readonly<Record<string, string>> = {},
+  headers?: Readonly<Record<string, string>>,
+  requestId?: string,
 ): Response {
-  return json(status, { error, error_description: description }, headers);
+  return json(status, { error, error_description: description }, headers, requestId);
 }
+
+/** The body of {@link invalidRefreshToken}. */
+export const INVALID_REFRESH_TOKEN = {
+  error: 'invalid_grant',
+  error_description: 'Invalid refresh token',
+} as const;
 
 /**
  * The one answer for every sealed token that does not open: tampered, truncated, foreign,
  * expired, sealed with a removed key or plain garbage all look the same (no oracle).
  * Byte for byte what Spotify answers for an unknown refresh token.
  */
-export function invalidRefreshToken(): Response {
-  return oauthError(400, 'invalid_grant', 'Invalid refresh token');
+export function invalidRefreshToken(requestId?: string): Response {
+  return json(400, INVALID_REFRESH_TOKEN, undefined, requestId);
 }
 
 /** How a call to Spotify failed, for logs and metrics (never the error's text). */
 export type UpstreamOutcome =
   | 'ok'
   | 'oauth_error'
+  | 'client_rejected'
   | 'rate_limited'
   | 'http_error'
   | 'invalid_response'
   | 'network_error'
   | 'timeout';
 
+/** Longest `Retry-After` passed on to the app, in seconds. */
+export const MAX_RETRY_AFTER_SECONDS = 3600;
+/** Longest `error` / `error_description` passed on from Spotify, in characters. */
+const MAX_OAUTH_FIELD_LENGTH = 256;
+
+/** What {@link upstreamFailure} decided: the status and body for the app. */
+export interface UpstreamFailure {
+  status: number;
+  body: Record<string, string>;
+  headers?: Record<string, string>;
+  outcome: UpstreamOutcome;
+}
+
+function failure(
+  status: number,
+  error: string,
+  description: string,
+  outcome: UpstreamOutcome,
+  headers?: Record<string, string>,
+): UpstreamFailure {
+  return {
+    status,
+    body: { error, error_description: description },
+    outcome,
+    ...(headers === undefined ? {} : { headers }),
+  };
+}
+
+function oauthField(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' && value.length <= MAX_OAUTH_FIELD_LENGTH
+    ? value
+    : undefined;
+}
+
 /**
- * Turns a Session failure into the answer for the app, or `undefined` for an error that
- * is not about Spotify (a bug: the global error handler answers 500).
+ * Turns a failed call to Spotify's token endpoint into the answer for the app, or
+ * `undefined` for an error that is not about Spotify (a bug: the error handler answers 500).
+ * The mapping is fixed; nothing of Spotify's answer passes but two strings of a 400.
  *
- * - Spotify's OAuth errors pass through with their status and body unchanged.
- * - 429 from Spotify → 503 `temporarily_unavailable` with its `Retry-After`: the app did
- *   nothing wrong, this server (one client id for every user) is being throttled.
- * - 503 from Spotify → 503 `temporarily_unavailable`; any other unexpected status, an
- *   unusable body or no answer at all → 502 `server_error`.
- * - No answer within `upstreamTimeout` → 504 `temporarily_unavailable`.
+ * - 400 with an OAuth error (`invalid_grant`, `invalid_request`, …) → 400 with only the
+ *   string `error` and `error_description`: the app's code or token was refused.
+ * - `invalid_client` (Spotify sends it with 400 or 401), and any other 4xx → 502
+ *   `server_error` (`client_rejected` for the first: the operator must fix the credentials).
+ * - 429 → 503 `temporarily_unavailable` with `Retry-After` as whole seconds, at most
+ *   {@link MAX_RETRY_AFTER_SECONDS}: the app did nothing wrong, this server (one client id
+ *   for every user) is being throttled.
+ * - 503 → 503 `temporarily_unavailable`; any other status, an unusable body or no answer
+ *   → 502 `server_error`; no answer within `upstreamTimeout` → 504.
  */
-export function upstreamFailure(
-  error: unknown,
-): { response: Response; outcome: UpstreamOutcome } | undefined {
+export function upstreamFailure(error: unknown): UpstreamFailure | undefined {
   if (error instanceof OAuthError) {
-    return { response: json(error.status, error.body), outcome: 'oauth_error' };
+    if (error.error === 'invalid_client' || error.status === 401) {
+      return failure(
+        502,
+        'server_error',
+        'Spotify refused this server’s client credentials',
+        'client_rejected',
+      );
+    }
+    const code = oauthField(error.error);
+    if (error.status === 400 && code !== undefined) {
+      const description = oauthField(error.errorDescription);
+      return {
+        status: 400,
+        body:
+          description === undefined
+            ? { error: code }
+            : { error: code, error_description: description },
+        outcome: 'oauth_error',
+      };
+    }
+    return failure(502, 'server_error', `Spotify answered HTTP ${error.status}`, 'oauth_error');
   }
   if (error instanceof RateLimitError) {
-    const headers: Record<string, string> =
-      error.retryAfter === undefined
-        ? {}
-        : { 'Retry-After': String(Math.max(0, Math.ceil(error.retryAfter))) };
-    return {
-      response: oauthError(
-        503,
-        'temporarily_unavailable',
-        'Spotify is rate limiting this server; retry later',
-        headers,
-      ),
-      outcome: 'rate_limited',
-    };
+    const seconds = error.retryAfter;
+    const headers =
+      typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0
+        ? { 'Retry-After': String(Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_SECONDS)) }
+        : undefined;
+    return failure(
+      503,
+      'temporarily_unavailable',
+      'Spotify is rate limiting this server; retry later',
+      'rate_limited',
+      headers,
+    );
   }
   if (error instanceof TimeoutError) {
-    return {
-      response: oauthError(504, 'temporarily_unavailable', 'Spotify did not answer in time'),
-      outcome: 'timeout',
-    };
+    return failure(504, 'temporarily_unavailable', 'Spotify did not answer in time', 'timeout');
   }
   if (error instanceof HTTPError) {
     if (error.status === 503) {
-      return {
-        response: oauthError(503, 'temporarily_unavailable', 'Spotify is unavailable; retry later'),
-        outcome: 'http_error',
-      };
+      return failure(
+        503,
+        'temporarily_unavailable',
+        'Spotify is unavailable; retry later',
+        'http_error',
+      );
     }
-    return {
-      response: oauthError(502, 'server_error', `Spotify answered HTTP ${error.status}`),
-      outcome: 'http_error',
-    };
+    return failure(502, 'server_error', `Spotify answered HTTP ${error.status}`, 'http_error');
   }
   if (error instanceof InvalidResponseError) {
-    return {
-      response: oauthError(502, 'server_error', 'Spotify sent an answer that could not be used'),
-      outcome: 'invalid_response',
-    };
+    return failure(
+      502,
+      'server_error',
+      'Spotify sent an answer that could not be used',
+      'invalid_response',
+    );
   }
   if (error instanceof NetworkError) {
-    return {
-      response: oauthError(502, 'server_error', 'Spotify could not be reached'),
-      outcome: 'network_error',
-    };
+    return failure(502, 'server_error', 'Spotify could not be reached', 'network_error');
   }
   return undefined;
+}
+
+/** True for the grant functions' refusal of an unusable argument (e.g. a stored token). */
+export function isInvalidArgument(error: unknown): boolean {
+  return error instanceof InvalidArgumentError;
 }

@@ -1,10 +1,20 @@
 /**
- * `spotify-session/server`: the token swap and refresh service for Spotify's mobile SDKs.
+ * `@spotify-session/cli/server`: the token swap and refresh service for Spotify's mobile SDKs.
  *
  * `createTokenServer` is a fetch handler (Node, Deno, Bun, Workers): nothing exported here
  * imports a Node module. The Node-only pieces (`serveTokenServer`, `closeOnSignals`,
- * `createRedisRateLimitStore`, `createPrometheusMetrics`) live in `spotify-session/server/node`.
+ * `createRedisRateLimitStore`, `createPrometheusMetrics`) live in `@spotify-session/cli/server/node`.
  */
+export {
+  type EmbeddedTokenServerOptions,
+  type LoadedSpotifyOptions,
+  type LoadedTokenServerOptions,
+  type LoadTokenServerOptionsOptions,
+  loadTokenServerOptions,
+  type ServeSettings,
+  type TokenServerConfigProblems,
+  type TokenServerFlags,
+} from './_config.js';
 export {
   DEFAULT_REFRESH_TOKEN_MAX_AGE,
   MAX_BODY_BYTES,
@@ -13,8 +23,13 @@ export {
   type TokenServerOptions,
 } from './_options.js';
 export {
+  type Aead,
   Keyring,
   type KeyringKey,
+  type KeyringOptions,
+  type KeyringParseOptions,
+  MAX_REFRESH_TOKEN_BYTES,
+  MAX_SEALED_LENGTH,
   type SealOptions,
   UnsealError,
   type UnsealedToken,

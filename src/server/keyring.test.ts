@@ -2,13 +2,9 @@ import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, InvalidArgumentError, SpotifyError } from '../core/errors/index.js';
-import {
-  ISSUED_AT_MAX_SKEW,
-  Keyring,
-  MAX_SEALED_LENGTH,
-  sealedTokenId,
-  UnsealError,
-} from './keyring.js';
+import { type Aead, webCryptoAead } from './_aead.js';
+import { createNodeAead } from './_aead-node.js';
+import { ISSUED_AT_MAX_SKEW, Keyring, MAX_SEALED_LENGTH, UnsealError } from './keyring.js';
 
 const CLIENT_ID = 'spotify-session-demo';
 const TOKEN = 'AQCg7R8Xl3ZxH5o0Wm9vJ2kYbq1sT4nA_example-refresh-token_0123456789';
@@ -238,7 +234,7 @@ describe('Keyring seal/unseal', () => {
       isSpotifyError: e instanceof SpotifyError,
     }));
     for (const answer of answers) expect(answer).toEqual(answers[0]);
-    expect(answers[0]).toMatchObject({ name: 'UnsealError', code: 'INVALID_ARGUMENT' });
+    expect(answers[0]).toMatchObject({ name: 'UnsealError', code: 'UNSEAL_FAILED' });
     expect(answers[0]?.cause).toBeUndefined();
     expect(answers[0]?.isSpotifyError).toBe(true);
     for (const failure of failures) {
@@ -275,28 +271,91 @@ describe('Keyring seal/unseal', () => {
   });
 });
 
-describe('sealedTokenId', () => {
-  it('is the kid and the nonce text of an envelope, different for every seal', async () => {
-    const ring = await Keyring.parse(KEY_A);
-    const a = await ring.seal(TOKEN, { clientId: CLIENT_ID });
-    const b = await ring.seal(TOKEN, { clientId: CLIENT_ID });
-    const body = a.split('.')[2]!;
-    expect(sealedTokenId(a)).toBe(`ka.${body.slice(0, 16)}`);
-    expect(fromBase64url(body.slice(0, 16))).toEqual(fromBase64url(body).subarray(0, 12));
-    expect(sealedTokenId(b)).not.toBe(sealedTokenId(a));
-    expect(sealedTokenId(a)).not.toContain(TOKEN);
+describe('AES-GCM implementations', () => {
+  const nodeAead = createNodeAead();
+
+  it('node:crypto opens what WebCrypto sealed, and WebCrypto what node:crypto sealed', async () => {
+    const web = await Keyring.parse(`${KEY_A},${KEY_B}`);
+    const node = web.withAead(nodeAead);
+    const nodeParsed = await Keyring.parse(`${KEY_A},${KEY_B}`, { aead: nodeAead });
+    expect([web.aeadName, node.aeadName, nodeParsed.aeadName]).toEqual([
+      'webcrypto',
+      'node:crypto',
+      'node:crypto',
+    ]);
+    for (const token of [TOKEN, 'tøken-✓', 'x'.repeat(2048)]) {
+      for (const [sealer, opener] of [
+        [web, node],
+        [node, web],
+        [nodeParsed, web],
+        [web, nodeParsed],
+      ] as const) {
+        const envelope = await sealer.seal(token, { clientId: CLIENT_ID, issuedAt: NOW_S });
+        await expect(opener.unseal(envelope, unsealOptions)).resolves.toEqual({
+          refreshToken: token,
+          issuedAt: NOW_S,
+        });
+      }
+    }
   });
 
-  it('is undefined for strings that are not envelopes', () => {
-    for (const text of [
-      '',
-      'garbage',
-      'v1.ka.short',
-      'v2.ka.AAAAAAAAAAAAAAAAAAAA',
-      'v1..AAAAAAAAAAAAAAAAAAAA',
-    ]) {
-      expect(sealedTokenId(text)).toBeUndefined();
+  it('node:crypto refuses every tampered byte, like WebCrypto', async () => {
+    const node = (await Keyring.parse(KEY_A)).withAead(nodeAead);
+    const envelope = await node.seal(TOKEN, { clientId: CLIENT_ID, issuedAt: NOW_S });
+    const body = fromBase64url(envelope.split('.')[2]!);
+    for (let i = 0; i < body.length; i++) {
+      const changed = new Uint8Array(body);
+      changed[i]! ^= 0x01;
+      await unsealFailure(() => node.unseal(`v1.ka.${base64url(changed)}`, unsealOptions));
     }
+    await unsealFailure(() => node.unseal(envelope, { ...unsealOptions, clientId: 'other' }));
+  });
+
+  it('decrypts exactly once on every path, success and each failure class alike', async () => {
+    const calls: number[] = [];
+    const counting: Aead = {
+      name: 'counting',
+      encrypt: (...args) => webCryptoAead.encrypt(...args),
+      decrypt: (key, nonce, data, ciphertext) => {
+        calls.push(ciphertext.length);
+        return webCryptoAead.decrypt(key, nonce, data, ciphertext);
+      },
+    };
+    const ring = await Keyring.parse(KEY_A, { aead: counting });
+    const good = await ring.seal(TOKEN, { clientId: CLIENT_ID, issuedAt: NOW_S });
+    const old = await ring.seal(TOKEN, { clientId: CLIENT_ID, issuedAt: NOW_S - SIX_MONTHS - 1 });
+    const [, , body] = good.split('.') as [string, string, string];
+    const inputs: Record<string, unknown> = {
+      success: good,
+      'changed tag': `${good.slice(0, -2)}AA`,
+      'unknown key id': `v1.kz.${body}`,
+      'another version': `v2.ka.${body}`,
+      'not base64url': `v1.ka.${body.slice(0, -1)}=`,
+      'too short': `v1.ka.${body.slice(0, 20)}`,
+      garbage: 'garbage',
+      empty: '',
+      oversized: 'A'.repeat(MAX_SEALED_LENGTH + 1),
+      'not a string': 42,
+      expired: old,
+    };
+    for (const [name, input] of Object.entries(inputs)) {
+      calls.length = 0;
+      await ring.unseal(input as string, unsealOptions).catch(() => undefined);
+      expect(calls, name).toHaveLength(1);
+      // About as much work as the input's own length asks for, within fixed bounds.
+      expect(calls[0], name).toBeGreaterThanOrEqual(8 + 1 + 16);
+      expect(calls[0], name).toBeLessThanOrEqual((MAX_SEALED_LENGTH * 3) / 4);
+    }
+    calls.length = 0;
+    await ring.unseal(good, { ...unsealOptions, clientId: 'other' }).catch(() => undefined);
+    expect(calls).toEqual([fromBase64url(body).length - 12]);
+  });
+
+  it('unseal failures carry their own code, UNSEAL_FAILED', async () => {
+    const ring = await Keyring.parse(KEY_A);
+    const error = await unsealFailure(() => ring.unseal('garbage', unsealOptions));
+    expect(error.code).toBe('UNSEAL_FAILED');
+    expect(error).toBeInstanceOf(SpotifyError);
   });
 });
 
@@ -363,7 +422,7 @@ describe('Keyring rotation', () => {
 
 describe('keyring runtime', () => {
   it('imports no Node built-ins, so it runs on Workers, Deno and Bun', async () => {
-    for (const file of ['keyring.ts', 'unseal-error.ts']) {
+    for (const file of ['keyring.ts', 'unseal-error.ts', '_aead.ts']) {
       const source = await readFile(new URL(file, import.meta.url), 'utf8');
       expect(source).not.toMatch(/from ['"]node:|require\(|from ['"](crypto|buffer)['"]/);
       expect(source).not.toMatch(/\bBuffer\b/);

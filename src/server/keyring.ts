@@ -6,7 +6,8 @@
  *
  *     v1.<kid>.<base64url, no padding, of: nonce (12 bytes) ‖ ciphertext ‖ GCM tag (16 bytes)>
  *
- * - cipher: AES-256-GCM through WebCrypto, a fresh random 96-bit nonce per seal;
+ * - cipher: AES-256-GCM, a fresh random 96-bit nonce per seal (WebCrypto by default; any
+ *   {@link Aead} of the same algorithm, e.g. `node:crypto` injected by the Node adapter);
  * - plaintext: issuedAt (unix seconds, unsigned 64-bit big-endian, 8 bytes) ‖ UTF-8 refresh token;
  * - associated data: UTF-8 of `spotify-session/refresh-token.v1.<kid>.<clientId>`, so the
  *   version, the key id and the client id are authenticated without being encrypted, and a
@@ -15,8 +16,12 @@
  * Only web-standard globals are used (crypto.subtle, crypto.getRandomValues, TextEncoder):
  * this file runs on Node, Deno, Bun and Workers.
  */
+import { base64urlDecode, base64urlEncode } from '../core/_http.js';
 import { ConfigurationError, InvalidArgumentError } from '../core/errors/index.js';
+import { type Aead, TAG_BYTES, webCryptoAead } from './_aead.js';
 import { UnsealError } from './unseal-error.js';
+
+export type { Aead } from './_aead.js';
 
 export { UnsealError } from './unseal-error.js';
 
@@ -25,25 +30,25 @@ const VERSION = 'v1';
 /** Domain separation: these associated data mean "a spotify-session refresh token". */
 const AAD_PREFIX = 'spotify-session/refresh-token';
 const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 const ISSUED_AT_BYTES = 8;
 const KEY_BYTES = 32;
-/** Name of the setting key strings come from; ConfigurationError names it. */
+/** Name of the setting key strings come from, unless the caller names another. */
 const KEYS_OPTION = 'TOKEN_ENCRYPTION_KEYS';
 
 /** Key ids: short, URL-safe, and never containing the `.` that separates envelope parts. */
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const ENVELOPE_PATTERN = /^v1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]+)$/;
-/** Version, key id and the nonce's 16 base64url characters (12 bytes) at the start of the body. */
-const ENVELOPE_ID_PATTERN = /^v1\.([A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{16})/;
 
-/**
- * Longest sealed string {@link Keyring.unseal} looks at; anything longer is refused
- * before decoding. Every envelope {@link Keyring.seal} writes fits well inside it.
- */
-export const MAX_SEALED_LENGTH = 4096;
 /** Longest refresh token (UTF-8 bytes) {@link Keyring.seal} accepts; Spotify's are ~130. */
 export const MAX_REFRESH_TOKEN_BYTES = 2048;
+/**
+ * Longest sealed string {@link Keyring.unseal} looks at; anything longer is refused
+ * before decoding. Every envelope {@link Keyring.seal} writes fits inside it: the longest,
+ * a {@link MAX_REFRESH_TOKEN_BYTES} token under a 32-character key id, is
+ * `3 + 32 + 1 + ⌈(12 + 8 + 2048 + 16) · 4 / 3⌉ = 2815` characters. The token server accepts
+ * a `refresh_token` parameter up to this length, so whatever it seals it can also unseal.
+ */
+export const MAX_SEALED_LENGTH = 4096;
 /** How far in the future (seconds) an `issuedAt` may be before unseal refuses it (clock skew). */
 export const ISSUED_AT_MAX_SKEW = 60;
 
@@ -92,9 +97,107 @@ export interface UnsealedToken {
   issuedAt: number;
 }
 
+/** Options of {@link Keyring.parse} and {@link Keyring.fromKeys}. */
+export interface KeyringOptions {
+  /**
+   * The AES-256-GCM implementation. Every implementation writes and reads the same
+   * envelopes; the Node adapter passes a faster `node:crypto` one.
+   * @default WebCrypto (`crypto.subtle`)
+   */
+  aead?: Aead;
+}
+
+/** Options of {@link Keyring.parse}. */
+export interface KeyringParseOptions extends KeyringOptions {
+  /**
+   * Name of the setting the text came from, used in error messages and as
+   * `ConfigurationError.option` (e.g. `encryptionKeys` for the programmatic option).
+   * @default 'TOKEN_ENCRYPTION_KEYS'
+   */
+  option?: string;
+}
+
 interface LoadedKey {
   id: string;
   key: CryptoKey;
+}
+
+/** What an unseal decrypts when the envelope is unusable: the same work, thrown away. */
+interface Decoy {
+  key: CryptoKey;
+  nonce: Uint8Array;
+  additionalData: Uint8Array;
+  /** Zeros, as long as the longest envelope body; sliced to the input's length. */
+  body: Uint8Array;
+}
+
+/** Decoded body of the longest envelope {@link Keyring.unseal} reads. */
+const MAX_BODY_BYTES = Math.floor((MAX_SEALED_LENGTH * 3) / 4);
+const MIN_BODY_BYTES = NONCE_BYTES + ISSUED_AT_BYTES + 1 + TAG_BYTES;
+
+/**
+ * Reads a `kid:secret,…` key list without importing anything (so it can run synchronously
+ * when a server is created). Throws ConfigurationError naming `option` and the entry.
+ */
+export function readKeyList(text: string, option: string = KEYS_OPTION): KeyringKey[] {
+  if (typeof text !== 'string' || text.trim() === '') {
+    throw new ConfigurationError(
+      option,
+      `${option} is empty: set it to one or more comma-separated "kid:secret" keys, ` +
+        'active key first (create one with `spotify-session keys generate`)',
+    );
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  const keys: KeyringKey[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const position = `${option} entry ${index + 1}`;
+    if (entry === '') {
+      throw new ConfigurationError(
+        option,
+        `${position} is empty (look for a doubled or trailing comma)`,
+      );
+    }
+    const colon = entry.indexOf(':');
+    if (colon < 0) {
+      throw new ConfigurationError(option, `${position} is not in the form "kid:secret"`);
+    }
+    const id = entry.slice(0, colon).trim();
+    const secretText = entry.slice(colon + 1).trim();
+    // An invalid "kid" may be a pasted secret, so it is not echoed.
+    if (!KEY_ID_PATTERN.test(id)) {
+      throw new ConfigurationError(
+        option,
+        `${position}: the key id must be 1-32 characters of A-Z a-z 0-9 _ -`,
+      );
+    }
+    const named = `${position} (kid "${id}")`;
+    let secret: Uint8Array;
+    try {
+      secret = base64urlDecode(secretText);
+    } catch {
+      throw new ConfigurationError(
+        option,
+        `${named}: the secret is not base64url without padding ` +
+          '(A-Z a-z 0-9 - _; standard base64 needs + → -, / → _ and no =)',
+      );
+    }
+    if (secret.length !== KEY_BYTES) {
+      throw new ConfigurationError(
+        option,
+        `${named}: the secret decodes to ${secret.length} bytes, AES-256 needs ${KEY_BYTES}`,
+      );
+    }
+    const earlier = keys.findIndex((k) => k.id === id);
+    if (earlier >= 0) {
+      for (const key of keys) key.secret.fill(0);
+      throw new ConfigurationError(
+        option,
+        `${option} entries ${earlier + 1} and ${index + 1} share the key id "${id}"`,
+      );
+    }
+    keys.push({ id, secret });
+  }
+  return keys;
 }
 
 /**
@@ -113,10 +216,16 @@ interface LoadedKey {
 export class Keyring {
   readonly #keys: readonly LoadedKey[];
   readonly #byId: ReadonlyMap<string, CryptoKey>;
+  readonly #aead: Aead;
+  readonly #decoy: Decoy;
+  /** Associated data per `kid` + client id (a server has one client id: a tiny map). */
+  readonly #associated = new Map<string, Uint8Array>();
 
-  private constructor(keys: readonly LoadedKey[]) {
+  private constructor(keys: readonly LoadedKey[], aead: Aead, decoy: Decoy) {
     this.#keys = keys;
     this.#byId = new Map(keys.map((k) => [k.id, k.key]));
+    this.#aead = aead;
+    this.#decoy = decoy;
   }
 
   /**
@@ -124,66 +233,14 @@ export class Keyring {
    * `secret` is base64url (no padding) of 32 random bytes; the active (sealing) key comes
    * first. Whitespace around entries is ignored.
    *
-   * @throws ConfigurationError (option `TOKEN_ENCRYPTION_KEYS`) naming the bad entry by its
-   *   position (and key id when that is valid). Key material never appears in the message.
+   * @throws ConfigurationError (option `TOKEN_ENCRYPTION_KEYS`, or `options.option`) naming
+   *   the bad entry by its position (and key id when that is valid). Key material never
+   *   appears in the message.
    */
-  static async parse(text: string): Promise<Keyring> {
-    if (typeof text !== 'string' || text.trim() === '') {
-      throw new ConfigurationError(
-        KEYS_OPTION,
-        `${KEYS_OPTION} is empty: set it to one or more comma-separated "kid:secret" keys, ` +
-          'active key first (create one with `spotify-session keys generate`)',
-      );
-    }
-    const entries = text.split(',').map((entry) => entry.trim());
-    const keys: KeyringKey[] = [];
-    for (const [index, entry] of entries.entries()) {
-      const position = `${KEYS_OPTION} entry ${index + 1}`;
-      if (entry === '') {
-        throw new ConfigurationError(
-          KEYS_OPTION,
-          `${position} is empty (look for a doubled or trailing comma)`,
-        );
-      }
-      const colon = entry.indexOf(':');
-      if (colon < 0) {
-        throw new ConfigurationError(KEYS_OPTION, `${position} is not in the form "kid:secret"`);
-      }
-      const id = entry.slice(0, colon).trim();
-      const secretText = entry.slice(colon + 1).trim();
-      // An invalid "kid" may be a pasted secret, so it is not echoed.
-      if (!KEY_ID_PATTERN.test(id)) {
-        throw new ConfigurationError(
-          KEYS_OPTION,
-          `${position}: the key id must be 1-32 characters of A-Z a-z 0-9 _ -`,
-        );
-      }
-      const named = `${position} (kid "${id}")`;
-      const secret = decodeBase64Url(secretText);
-      if (secret === undefined) {
-        throw new ConfigurationError(
-          KEYS_OPTION,
-          `${named}: the secret is not base64url without padding ` +
-            '(A-Z a-z 0-9 - _; standard base64 needs + → -, / → _ and no =)',
-        );
-      }
-      if (secret.length !== KEY_BYTES) {
-        throw new ConfigurationError(
-          KEYS_OPTION,
-          `${named}: the secret decodes to ${secret.length} bytes, AES-256 needs ${KEY_BYTES}`,
-        );
-      }
-      const earlier = keys.findIndex((k) => k.id === id);
-      if (earlier >= 0) {
-        throw new ConfigurationError(
-          KEYS_OPTION,
-          `${KEYS_OPTION} entries ${earlier + 1} and ${index + 1} share the key id "${id}"`,
-        );
-      }
-      keys.push({ id, secret });
-    }
+  static async parse(text: string, options: KeyringParseOptions = {}): Promise<Keyring> {
+    const keys = readKeyList(text, options.option ?? KEYS_OPTION);
     try {
-      return await Keyring.fromKeys(keys);
+      return await Keyring.fromKeys(keys, options);
     } finally {
       for (const key of keys) key.secret.fill(0);
     }
@@ -195,7 +252,10 @@ export class Keyring {
    * @throws InvalidArgumentError (argument `keys`) for an empty list, a bad or duplicate id
    *   or a secret that is not 32 bytes. Key material never appears in the message.
    */
-  static async fromKeys(keys: readonly KeyringKey[]): Promise<Keyring> {
+  static async fromKeys(
+    keys: readonly KeyringKey[],
+    options: KeyringOptions = {},
+  ): Promise<Keyring> {
     if (!Array.isArray(keys) || keys.length === 0) {
       throw new InvalidArgumentError('keys', 'a keyring needs at least one key');
     }
@@ -218,6 +278,8 @@ export class Keyring {
       }
       seen.add(key.id);
     }
+    const aead = options.aead ?? webCryptoAead;
+    assertAead(aead);
     const loaded = await Promise.all(
       keys.map(async ({ id, secret }) => {
         const raw = new Uint8Array(secret);
@@ -232,7 +294,18 @@ export class Keyring {
         }
       }),
     );
-    return new Keyring(loaded);
+    // A random key no envelope was sealed with: decrypting with it always fails.
+    const decoyKey = (await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
+      'encrypt',
+      'decrypt',
+    ])) as CryptoKey;
+    const decoy: Decoy = {
+      key: decoyKey,
+      nonce: new Uint8Array(NONCE_BYTES),
+      additionalData: encoder.encode(`${AAD_PREFIX}.${VERSION}.decoy`),
+      body: new Uint8Array(MAX_BODY_BYTES),
+    };
+    return new Keyring(loaded, aead, decoy);
   }
 
   /**
@@ -245,7 +318,7 @@ export class Keyring {
       b.toString(16).padStart(2, '0'),
     ).join('');
     const secret = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
-    const line = `k${date}${suffix}:${encodeBase64Url(secret)}`;
+    const line = `k${date}${suffix}:${base64urlEncode(secret)}`;
     secret.fill(0);
     return line;
   }
@@ -259,6 +332,20 @@ export class Keyring {
   /** Ids of every key, the active one first (safe to log: ids are not secret). */
   get keyIds(): string[] {
     return this.#keys.map((k) => k.id);
+  }
+
+  /** Name of the AES-GCM implementation in use (`webcrypto`, `node:crypto`). */
+  get aeadName(): string {
+    return this.#aead.name;
+  }
+
+  /**
+   * The same keys running on another AES-256-GCM implementation (the Node adapter's
+   * `node:crypto` one): envelopes are identical, only the speed differs.
+   */
+  withAead(aead: Aead): Keyring {
+    assertAead(aead);
+    return new Keyring(this.#keys, aead, this.#decoy);
   }
 
   /**
@@ -292,31 +379,35 @@ export class Keyring {
       );
     }
     const active = this.#keys[0]!;
+    // One buffer: nonce ‖ issuedAt ‖ token; the plaintext is encrypted from its tail.
     const plaintext = new Uint8Array(ISSUED_AT_BYTES + tokenBytes.length);
-    new DataView(plaintext.buffer).setBigUint64(0, BigInt(issuedAt));
+    writeIssuedAt(plaintext, issuedAt);
     plaintext.set(tokenBytes, ISSUED_AT_BYTES);
-    const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-    const sealed = new Uint8Array(
-      await crypto.subtle.encrypt(
-        {
-          name: 'AES-GCM',
-          iv: nonce,
-          additionalData: associatedData(active.id, options.clientId),
-          tagLength: TAG_BYTES * 8,
-        },
+    tokenBytes.fill(0);
+    const nonce = nextNonce();
+    let sealed: Uint8Array;
+    try {
+      sealed = await this.#aead.encrypt(
         active.key,
+        nonce,
+        this.#associatedData(active.id, options.clientId),
         plaintext,
-      ),
-    );
-    plaintext.fill(0);
+      );
+    } finally {
+      plaintext.fill(0);
+    }
     const body = new Uint8Array(NONCE_BYTES + sealed.length);
     body.set(nonce, 0);
     body.set(sealed, NONCE_BYTES);
-    return `${VERSION}.${active.id}.${encodeBase64Url(body)}`;
+    return `${VERSION}.${active.id}.${base64urlEncode(body)}`;
   }
 
   /**
    * Opens a sealed refresh token.
+   *
+   * Every input, usable or not, costs one AES-GCM decryption of about its length: an
+   * unusable envelope (garbage, unknown key id, too short) is decrypted with a decoy key, so
+   * the failure classes cannot be told apart by timing either.
    *
    * @throws UnsealError for every failure alike (see {@link UnsealError}).
    * @throws InvalidArgumentError when `maxAge` is not a positive number (a programming
@@ -327,41 +418,19 @@ export class Keyring {
     if (typeof maxAge !== 'number' || !(maxAge > 0)) {
       throw new InvalidArgumentError('maxAge', 'maxAge must be a positive number of seconds');
     }
-    if (typeof sealed !== 'string' || sealed.length === 0 || sealed.length > MAX_SEALED_LENGTH) {
+    const opened = this.#open(sealed, options.clientId);
+    const target = opened ?? this.#decoyFor(sealed);
+    const plaintext = await this.#aead.decrypt(
+      target.key,
+      target.nonce,
+      target.additionalData,
+      target.ciphertext,
+    );
+    if (opened === undefined || plaintext === undefined) {
+      plaintext?.fill(0);
       throw new UnsealError();
     }
-    const match = ENVELOPE_PATTERN.exec(sealed);
-    const keyId = match?.[1];
-    const key = keyId === undefined ? undefined : this.#byId.get(keyId);
-    const body = match?.[2] === undefined ? undefined : decodeBase64Url(match[2]);
-    if (
-      keyId === undefined ||
-      key === undefined ||
-      body === undefined ||
-      body.length < NONCE_BYTES + ISSUED_AT_BYTES + 1 + TAG_BYTES ||
-      typeof options.clientId !== 'string'
-    ) {
-      throw new UnsealError();
-    }
-    let plaintext: Uint8Array;
-    try {
-      plaintext = new Uint8Array(
-        await crypto.subtle.decrypt(
-          {
-            name: 'AES-GCM',
-            iv: body.subarray(0, NONCE_BYTES),
-            additionalData: associatedData(keyId, options.clientId),
-            tagLength: TAG_BYTES * 8,
-          },
-          key,
-          body.subarray(NONCE_BYTES),
-        ),
-      );
-    } catch {
-      throw new UnsealError();
-    }
-    const issuedAtBig = new DataView(plaintext.buffer, plaintext.byteOffset).getBigUint64(0);
-    const issuedAt = Number(issuedAtBig);
+    const issuedAt = readIssuedAt(plaintext);
     const nowSeconds = (options.now ?? Date.now)() / 1000;
     let refreshToken: string;
     try {
@@ -372,7 +441,7 @@ export class Keyring {
       plaintext.fill(0);
     }
     if (
-      issuedAtBig > BigInt(Number.MAX_SAFE_INTEGER) ||
+      issuedAt === undefined ||
       issuedAt > nowSeconds + ISSUED_AT_MAX_SKEW ||
       nowSeconds - issuedAt > maxAge ||
       refreshToken === ''
@@ -381,73 +450,103 @@ export class Keyring {
     }
     return { refreshToken, issuedAt };
   }
-}
 
-/**
- * A short identifier of a sealed token, read from the envelope without decrypting it:
- * `<kid>.<nonce>` (the nonce's base64url text, random for every seal). `undefined` when the
- * string is not shaped like an envelope. Neither part is secret, and two seals never share a
- * nonce, so it names one sealed token (the token server's per-token rate-limit key). A
- * forgery that keeps the nonce and changes the rest shares the real token's identifier, but
- * making one needs the real token.
- */
-export function sealedTokenId(sealed: string): string | undefined {
-  return ENVELOPE_ID_PATTERN.exec(sealed)?.[1];
-}
-
-function associatedData(keyId: string, clientId: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`${AAD_PREFIX}.${VERSION}.${keyId}.${clientId}`);
-}
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const DECODE_TABLE = (() => {
-  const table = new Int16Array(128).fill(-1);
-  for (let i = 0; i < ALPHABET.length; i++) table[ALPHABET.charCodeAt(i)] = i;
-  return table;
-})();
-
-/** base64url without padding (RFC 4648 §5). */
-function encodeBase64Url(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]!;
-    out += ALPHABET[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]!;
-  }
-  return out;
-}
-
-/**
- * Strict base64url without padding: `undefined` for any character outside the alphabet,
- * an impossible length, or unused trailing bits that are not zero — so each byte string
- * has exactly one text form and a changed character never decodes to the same bytes.
- */
-function decodeBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (text.length % 4 === 1) return undefined;
-  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
-  let buffer = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const value = code < 128 ? DECODE_TABLE[code]! : -1;
-    if (value < 0) return undefined;
-    buffer = ((buffer << 6) | value) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (buffer >> bits) & 0xff;
+  /** The key, nonce, associated data and ciphertext of a well-formed envelope. */
+  #open(
+    sealed: unknown,
+    clientId: unknown,
+  ):
+    | { key: CryptoKey; nonce: Uint8Array; additionalData: Uint8Array; ciphertext: Uint8Array }
+    | undefined {
+    if (
+      typeof sealed !== 'string' ||
+      sealed.length > MAX_SEALED_LENGTH ||
+      typeof clientId !== 'string'
+    ) {
+      return undefined;
     }
+    const match = ENVELOPE_PATTERN.exec(sealed);
+    if (match === null) return undefined;
+    const keyId = match[1] as string;
+    const key = this.#byId.get(keyId);
+    if (key === undefined) return undefined;
+    let body: Uint8Array;
+    try {
+      body = base64urlDecode(match[2] as string);
+    } catch {
+      return undefined;
+    }
+    if (body.length < MIN_BODY_BYTES) return undefined;
+    return {
+      key,
+      nonce: body.subarray(0, NONCE_BYTES),
+      additionalData: this.#associatedData(keyId, clientId),
+      ciphertext: body.subarray(NONCE_BYTES),
+    };
   }
-  if ((buffer & ((1 << bits) - 1)) !== 0) return undefined;
-  return out;
+
+  /** What to decrypt instead of an unusable input: the decoy, about as long as the input. */
+  #decoyFor(sealed: unknown) {
+    const length = typeof sealed === 'string' ? sealed.length : 0;
+    const bytes = Math.min(MAX_BODY_BYTES, Math.max(MIN_BODY_BYTES, Math.floor((length * 3) / 4)));
+    const decoy = this.#decoy;
+    return {
+      key: decoy.key,
+      nonce: decoy.nonce,
+      additionalData: decoy.additionalData,
+      ciphertext: decoy.body.subarray(0, bytes - NONCE_BYTES),
+    };
+  }
+
+  #associatedData(keyId: string, clientId: string): Uint8Array {
+    const cacheKey = `${keyId}\n${clientId}`;
+    let data = this.#associated.get(cacheKey);
+    if (data === undefined) {
+      data = encoder.encode(`${AAD_PREFIX}.${VERSION}.${keyId}.${clientId}`);
+      // A server uses one client id; anything beyond a few entries is not worth keeping.
+      if (this.#associated.size < 16) this.#associated.set(cacheKey, data);
+    }
+    return data;
+  }
+}
+
+/**
+ * Random bytes for nonces, drawn from the CSPRNG a few kilobytes at a time: one
+ * `getRandomValues` call per 256 seals instead of one per seal (each call costs microseconds).
+ * Every byte is handed out once.
+ */
+const noncePool = new Uint8Array(NONCE_BYTES * 256);
+let noncePoolOffset = noncePool.length;
+
+function nextNonce(): Uint8Array {
+  if (noncePoolOffset + NONCE_BYTES > noncePool.length) {
+    crypto.getRandomValues(noncePool);
+    noncePoolOffset = 0;
+  }
+  const nonce = noncePool.slice(noncePoolOffset, noncePoolOffset + NONCE_BYTES);
+  noncePool.fill(0, noncePoolOffset, noncePoolOffset + NONCE_BYTES);
+  noncePoolOffset += NONCE_BYTES;
+  return nonce;
+}
+
+function assertAead(aead: Aead): void {
+  if (typeof aead?.encrypt !== 'function' || typeof aead.decrypt !== 'function') {
+    throw new InvalidArgumentError('aead', 'aead must have encrypt() and decrypt()');
+  }
+}
+
+/** issuedAt as an unsigned 64-bit big-endian integer (two 32-bit halves, no BigInt). */
+function writeIssuedAt(target: Uint8Array, seconds: number): void {
+  const view = new DataView(target.buffer, target.byteOffset, ISSUED_AT_BYTES);
+  view.setUint32(0, Math.floor(seconds / 2 ** 32));
+  view.setUint32(4, seconds >>> 0);
+}
+
+/** issuedAt from the plaintext; `undefined` when it is not a safe integer. */
+function readIssuedAt(plaintext: Uint8Array): number | undefined {
+  const view = new DataView(plaintext.buffer, plaintext.byteOffset, ISSUED_AT_BYTES);
+  const high = view.getUint32(0);
+  // 2^53 - 1 has 21 bits in the high word.
+  if (high >= 2 ** 21) return undefined;
+  return high * 2 ** 32 + view.getUint32(4);
 }

@@ -33,6 +33,11 @@ export interface TokenServerMetrics {
   observeUpstream(labels: UpstreamMetricLabels, seconds: number): void;
   /** Rate-limit refusals, by limit (`ip` or `token`). */
   observeRateLimited(limit: 'ip' | 'token'): void;
+  /**
+   * The rate-limit store (`kind`: `redis`, …) went down or came back. Optional: stores
+   * without a connection never call it.
+   */
+  observeRateLimitStore?(kind: string, status: 'ok' | 'down'): void;
   /** The exposition `GET /metrics` answers with. */
   render(): Promise<{ contentType: string; body: string }>;
 }

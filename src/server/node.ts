@@ -3,16 +3,21 @@
  * rate limits when a URL is given, Prometheus metrics, and a graceful shutdown that lets
  * in-flight requests finish.
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { serve } from '@hono/node-server';
-import { resolveLogger, type TokenServerOptions } from './_options.js';
-import { COMMON_HEADERS } from './_responses.js';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { createNodeAead } from './_aead-node.js';
+import { assertOption } from './_assert.js';
+import { LISTENER_DEFAULTS, resolveLogger, type TokenServerOptions } from './_options.js';
+import { COMMON_HEADERS, json } from './_responses.js';
+import { createNodeUpstream } from './_upstream-node.js';
 import { createPrometheusMetrics } from './prometheus.js';
 import { createRedisRateLimitStore } from './redis.js';
-import { createTokenServer, type TokenServer } from './token-server.js';
+import { createTokenServerWith, type TokenServer } from './token-server.js';
 
+export { createNodeAead } from './_aead-node.js';
 export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
 export {
   createRedisRateLimitStore,
@@ -20,7 +25,7 @@ export {
   type RedisRateLimitStoreOptions,
 } from './redis.js';
 
-/** Options of {@link serveTokenServer}: the token server's, plus where to listen. */
+/** Options of {@link serveTokenServer}: the token server's, plus where and how to listen. */
 export interface ServeTokenServerOptions extends TokenServerOptions {
   /**
    * Interface to listen on. `0.0.0.0` (or `::`) to accept connections from other machines.
@@ -38,10 +43,54 @@ export interface ServeTokenServerOptions extends TokenServerOptions {
    */
   redisUrl?: string;
   /**
-   * Milliseconds `close()` waits for in-flight requests before cutting connections.
+   * With `redisUrl`: milliseconds one rate-limit check waits for Redis before counting in
+   * memory (see `createRedisRateLimitStore`'s `commandTimeout`).
+   * @default 50
+   */
+  redisCommandTimeout?: number;
+  /**
+   * Milliseconds `close()` keeps answering (with `/readyz` at 503 `draining`) before it
+   * stops accepting connections, so a load balancer sees the instance leave and stops
+   * sending first. Set it to your balancer's health-check interval × unhealthy threshold.
+   * @default 0
+   */
+  drainDelay?: number;
+  /**
+   * Milliseconds `close()` then waits for in-flight requests before cutting connections.
    * @default 10_000
    */
   shutdownGracePeriod?: number;
+  /**
+   * Milliseconds a client has to send the request line and headers (Node's
+   * `headersTimeout`); a slower client gets `408` and the connection is closed.
+   * @default 10_000
+   */
+  headersTimeout?: number;
+  /**
+   * Milliseconds a client has to send the whole request, body included (Node's
+   * `requestTimeout`): a body dripped byte by byte gets `408`. It does not limit how long
+   * the answer takes (that is `upstreamTimeout`).
+   * @default 30_000
+   */
+  requestTimeout?: number;
+  /**
+   * Milliseconds an idle keep-alive connection stays open. Behind a load balancer, make it
+   * longer than the balancer's own idle timeout.
+   * @default 5_000
+   */
+  keepAliveTimeout?: number;
+  /**
+   * Requests served on one connection before it is closed (`Connection: close`); `0` =
+   * no limit.
+   * @default 1_000
+   */
+  maxRequestsPerSocket?: number;
+  /**
+   * Most connections open at once; further ones are closed at once, unanswered, until
+   * some close. Keep it below the process's open-file limit (`ulimit -n`).
+   * @default 1_000
+   */
+  maxConnections?: number;
 }
 
 /** A listening token server. */
@@ -55,10 +104,76 @@ export interface RunningTokenServer {
   /** The Node HTTP server. */
   server: Server;
   /**
-   * Graceful stop: `/readyz` turns 503, no new connections are accepted, in-flight
-   * requests finish (up to the grace period, then connections are cut), Redis is closed.
+   * Graceful stop: `/readyz` turns 503 `draining`; after `drainDelay` no new connections
+   * are accepted, in-flight requests finish (up to `shutdownGracePeriod`, then
+   * connections are cut), Redis is closed.
    */
   close(): Promise<void>;
+}
+
+type ListenerSettings = { -readonly [K in keyof typeof LISTENER_DEFAULTS]: number };
+
+/** The option names this file adds to TokenServerOptions (removed before createTokenServer). */
+const NODE_ONLY_OPTIONS = [
+  'host',
+  'port',
+  'redisUrl',
+  'redisCommandTimeout',
+  ...Object.keys(LISTENER_DEFAULTS),
+];
+
+function resolveListenerSettings(options: ServeTokenServerOptions): ListenerSettings {
+  const settings = { ...LISTENER_DEFAULTS } as ListenerSettings;
+  for (const name of Object.keys(LISTENER_DEFAULTS) as (keyof ListenerSettings)[]) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const positiveOnly = name === 'headersTimeout' || name === 'requestTimeout';
+    assertOption(
+      Number.isInteger(value) && value >= (positiveOnly ? 1 : 0) && value <= 2_147_483_647,
+      name,
+      `${name} must be a whole number ${positiveOnly ? '>= 1' : '>= 0'}`,
+    );
+    settings[name] = value;
+  }
+  assertOption(settings.maxConnections >= 1, 'maxConnections', 'maxConnections must be >= 1');
+  // Node requires headersTimeout <= requestTimeout; say so instead of letting Node throw.
+  assertOption(
+    settings.headersTimeout <= settings.requestTimeout,
+    'headersTimeout',
+    'headersTimeout must not exceed requestTimeout',
+  );
+  return settings;
+}
+
+/** A complete HTTP/1.1 answer in {@link COMMON_HEADERS}, for sockets the handler never saw. */
+function rawJsonAnswer(status: number, reason: string, error: string, description: string) {
+  const body = JSON.stringify({ error, error_description: description });
+  const headers = Object.entries(COMMON_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\n${headers.join('')}` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+const malformed = () =>
+  json(
+    400,
+    { error: 'invalid_request', error_description: 'Malformed HTTP request' },
+    { Connection: 'close' },
+  );
+
+/**
+ * The neutral handler, given Node's socket address as `env.clientIp`. An HTTP/1.1 request
+ * without `Host` is refused here (RFC 9112 §3.2), in JSON, rather than by Node's empty 400.
+ */
+function nodeHandler(tokenServer: TokenServer) {
+  return (request: Request, env: HttpBindings) => {
+    const { incoming } = env;
+    if (incoming.headers.host === undefined && incoming.httpVersion === '1.1') {
+      return malformed();
+    }
+    return tokenServer.fetch(request, { ...env, clientIp: incoming.socket.remoteAddress });
+  };
 }
 
 /**
@@ -69,56 +184,100 @@ export interface RunningTokenServer {
  *   encryptionKeys: process.env.TOKEN_ENCRYPTION_KEYS, port: 3000 });
  * process.once('SIGTERM', () => running.close().then(() => process.exit(0)));
  * ```
+ *
+ * @throws ConfigurationError for options that cannot work (naming the option).
  */
 export async function serveTokenServer(
   options: ServeTokenServerOptions,
 ): Promise<RunningTokenServer> {
-  const { host = '127.0.0.1', port = 3000, redisUrl, shutdownGracePeriod = 10_000 } = options;
+  const { host = '127.0.0.1', port = 3000, redisUrl } = options;
+  const settings = resolveListenerSettings(options);
   const tokenOptions: TokenServerOptions = { ...options };
-  for (const key of ['host', 'port', 'redisUrl', 'shutdownGracePeriod'] as const) {
-    delete (tokenOptions as Partial<ServeTokenServerOptions>)[key];
+  for (const key of NODE_ONLY_OPTIONS) {
+    delete (tokenOptions as unknown as Record<string, unknown>)[key];
   }
   const logger = resolveLogger(options.logger);
-  const rateLimitStore =
-    options.rateLimitStore ??
-    (redisUrl === undefined ? undefined : createRedisRateLimitStore({ url: redisUrl, logger }));
+  const metrics = options.metrics ?? createPrometheusMetrics();
+  let rateLimitStore = options.rateLimitStore;
+  if (rateLimitStore === undefined && redisUrl !== undefined) {
+    metrics.observeRateLimitStore?.('redis', 'down');
+    rateLimitStore = createRedisRateLimitStore({
+      url: redisUrl,
+      logger,
+      ...(options.redisCommandTimeout === undefined
+        ? {}
+        : { commandTimeout: options.redisCommandTimeout }),
+      onStatusChange: (status) => metrics.observeRateLimitStore?.('redis', status),
+    });
+  }
+  const upstream = createNodeUpstream();
   let tokenServer: TokenServer;
   try {
-    tokenServer = createTokenServer({
-      ...tokenOptions,
-      logger,
-      metrics: options.metrics ?? createPrometheusMetrics(),
-      ...(rateLimitStore === undefined ? {} : { rateLimitStore }),
-    });
+    // Node's faster parts, same behaviour: node:crypto AES-GCM, a keep-alive upstream client.
+    tokenServer = createTokenServerWith(
+      {
+        ...tokenOptions,
+        logger,
+        metrics,
+        ...(rateLimitStore === undefined ? {} : { rateLimitStore }),
+      },
+      { aead: createNodeAead(), fetch: upstream.fetch },
+    );
   } catch (error) {
     await rateLimitStore?.close();
     throw error;
   }
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch: tokenServer.fetch, hostname: host, port }, () =>
-      resolve(created as Server),
-    ) as Server;
-    created.once('error', reject);
+  const listener = getRequestListener(nodeHandler(tokenServer) as never, {
+    hostname: host,
+    // Requests @hono/node-server refuses before the handler (bad Host, `*` target,
+    // backslash in the path): JSON like every other answer.
+    errorHandler: () => malformed(),
   });
-  // Requests Node cannot parse never reach the handler; Node would answer them with a bare
-  // status line. Answer JSON with the usual headers there too (the SDKs parse every answer).
-  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
-    if (!socket.writable || error.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const body = JSON.stringify({
-      error: 'invalid_request',
-      error_description: tooLarge ? 'Request headers are too large' : 'Malformed HTTP request',
-    });
-    const headers = Object.entries(COMMON_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
-    socket.end(
-      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-        `${headers.join('')}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  const server = createServer(
+    {
+      headersTimeout: settings.headersTimeout,
+      requestTimeout: settings.requestTimeout,
+      keepAliveTimeout: settings.keepAliveTimeout,
+      // Node checks the two timeouts on this interval (30 s by default): check often
+      // enough for the timeouts to mean what they say.
+      connectionsCheckingInterval: Math.min(1_000, settings.headersTimeout),
+      // A missing Host is refused by nodeHandler, in JSON, instead of Node's empty 400.
+      requireHostHeader: false,
+    },
+    listener,
+  );
+  server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+  server.maxConnections = settings.maxConnections;
+  installRawAnswers(server);
+  // Connections over maxConnections are closed by Node before any byte is read; say so,
+  // at most once a minute, with how many.
+  let dropped = 0;
+  let lastDropLog = Number.NEGATIVE_INFINITY;
+  server.on('drop', () => {
+    dropped++;
+    const now = performance.now();
+    if (now - lastDropLog < 60_000) return;
+    lastDropLog = now;
+    tokenServer.logger.warn(
+      { maxConnections: settings.maxConnections, dropped },
+      'connection limit reached: new connections are closed unanswered',
     );
+    dropped = 0;
   });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    // e.g. EADDRINUSE: release Redis and timers before the caller reports it.
+    await tokenServer.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
@@ -128,6 +287,13 @@ export async function serveTokenServer(
   const close = () => {
     closing ??= (async () => {
       tokenServer.drain();
+      if (settings.drainDelay > 0) {
+        tokenServer.logger.info(
+          { drainDelayMs: settings.drainDelay },
+          'draining: /readyz answers 503 before the listener closes',
+        );
+        await new Promise((resolve) => setTimeout(resolve, settings.drainDelay));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections go idle as their last response is sent: close them then.
       const sweeper = setInterval(() => server.closeIdleConnections(), 25);
@@ -135,7 +301,7 @@ export async function serveTokenServer(
       server.closeIdleConnections();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), shutdownGracePeriod);
+        timer = setTimeout(() => resolve('timeout'), settings.shutdownGracePeriod);
         timer.unref();
       });
       if ((await Promise.race([closed, timedOut])) === 'timeout') {
@@ -146,6 +312,7 @@ export async function serveTokenServer(
       clearTimeout(timer);
       clearInterval(sweeper);
       await tokenServer.close();
+      upstream.close();
       tokenServer.logger.info('stopped');
     })();
     return closing;
@@ -154,15 +321,90 @@ export async function serveTokenServer(
 }
 
 /**
- * Stops `running` gracefully on SIGTERM or SIGINT, then exits with code 0 (1 when the
- * shutdown itself failed). Returns a function that removes the handlers.
+ * What Node answers by itself, before any handler, made JSON with `no-store` like every
+ * other answer (the SDKs parse every answer): unparsable requests and timeouts
+ * (`clientError`), `Expect` values other than `100-continue` (`checkExpectation`) and
+ * `CONNECT` (`connect`).
  */
-export function closeOnSignals(running: Pick<RunningTokenServer, 'close'>): () => void {
+function installRawAnswers(server: Server): void {
+  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || error.code === 'ECONNRESET' || pending?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    let answer: string;
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answer = rawJsonAnswer(408, 'Request Timeout', 'invalid_request', 'Request took too long');
+    } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+      answer = rawJsonAnswer(
+        431,
+        'Request Header Fields Too Large',
+        'invalid_request',
+        'Request headers are too large',
+      );
+    } else {
+      answer = rawJsonAnswer(400, 'Bad Request', 'invalid_request', 'Malformed HTTP request');
+    }
+    socket.end(answer);
+    // A peer that stops reading must not keep the socket: it is closed either way.
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  });
+  server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify({
+      error: 'invalid_request',
+      error_description: 'Unsupported Expect header (only 100-continue)',
+    });
+    response.writeHead(417, {
+      ...COMMON_HEADERS,
+      'Content-Length': String(Buffer.byteLength(body)),
+      Connection: 'close',
+    });
+    response.end(body);
+  });
+  // A request pipelined past maxRequestsPerSocket: Node would answer an empty 503 next.
+  server.on('dropRequest', (_request: IncomingMessage, socket: Duplex) => {
+    if (!socket.writable) return;
+    socket.end(
+      rawJsonAnswer(
+        503,
+        'Service Unavailable',
+        'temporarily_unavailable',
+        'Too many requests on one connection: open a new one',
+      ),
+    );
+  });
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(
+      rawJsonAnswer(405, 'Method Not Allowed', 'invalid_request', 'CONNECT is not supported'),
+    );
+  });
+}
+
+/**
+ * Stops `running` gracefully on SIGTERM or SIGINT, then exits with code 0 (1 when the
+ * shutdown itself failed). The notice is a JSON log line on `logger` (the server's own,
+ * when `running` is a {@link RunningTokenServer}), like every other line the server
+ * writes. Returns a function that removes the handlers.
+ */
+export function closeOnSignals(
+  running: Pick<RunningTokenServer, 'close'> & { tokenServer?: { logger: Logger } },
+  logger: Logger | undefined = running.tokenServer?.logger,
+): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`${signal}: finishing in-flight requests, then exiting\n`);
+    if (logger === undefined) {
+      process.stderr.write(`${signal}: finishing in-flight requests, then exiting\n`);
+    } else logger.info({ signal }, 'finishing in-flight requests, then exiting');
     running.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: unknown) => {
+        logger?.error(
+          { err: { name: (error as Error)?.name, message: (error as Error)?.message } },
+          'shutdown failed',
+        );
+        process.exit(1);
+      },
     );
   };
   process.once('SIGTERM', onSignal);

@@ -2,7 +2,7 @@
  * Prometheus metrics through prom-client (Node). Import this only where prom-client runs;
  * the token server itself only knows the {@link TokenServerMetrics} interface.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { TokenServerMetrics } from './metrics.js';
 
 /** Options of {@link createPrometheusMetrics}. */
@@ -27,8 +27,9 @@ export interface PrometheusMetricsOptions {
 /**
  * Metrics for `GET /metrics`: `<prefix>http_requests_total{route,method,status}`,
  * `<prefix>http_request_duration_seconds{route,method,status}`,
- * `<prefix>upstream_request_duration_seconds{grant,outcome}` and
- * `<prefix>rate_limited_total{limit}`. Labels never hold a token, a code or an IP address,
+ * `<prefix>upstream_request_duration_seconds{grant,outcome}`,
+ * `<prefix>rate_limited_total{limit}` and `<prefix>rate_limit_store_up{kind}` (1 while a
+ * shared store such as Redis answers, 0 while limits fall back to process memory). Labels never hold a token, a code or an IP address,
  * and `route` is the route pattern, so cardinality stays bounded.
  */
 export function createPrometheusMetrics(
@@ -63,6 +64,12 @@ export function createPrometheusMetrics(
     labelNames: ['limit'] as const,
     registers: [registry],
   });
+  const storeUp = new Gauge({
+    name: `${prefix}rate_limit_store_up`,
+    help: 'Whether the shared rate-limit store answers (1) or limits are per process (0), by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     observeRequest(labels, seconds) {
@@ -75,6 +82,9 @@ export function createPrometheusMetrics(
     },
     observeRateLimited(limit) {
       rateLimited.inc({ limit });
+    },
+    observeRateLimitStore(kind, status) {
+      storeUp.set({ kind }, status === 'ok' ? 1 : 0);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -2,15 +2,18 @@
  * Rate-limit counters shared through Redis (Node: ioredis + rate-limiter-flexible), so any
  * number of token server instances enforce one limit together.
  *
- * Redis is a helper, never a dependency of serving: when it cannot be reached every
- * limiter falls back to a per-process memory limiter (rate-limiter-flexible's
- * `insuranceLimiter`), the outage is logged once, `/readyz` says `degraded`, and ioredis
- * reconnects on its own. No request waits on a dead Redis: the offline queue is off and
- * commands are refused at once while the connection is not ready.
+ * Redis is a helper, never a dependency of serving: when it cannot be reached, or does not
+ * answer within `commandTimeout` (a frozen server keeps its connection open), every limiter
+ * counts in per-process memory, the outage is logged once, `/readyz` says `degraded`, and
+ * ioredis reconnects on its own (or a periodic PING finds the frozen server back). No
+ * request waits on a dead Redis: the offline queue is off, commands are refused at once
+ * while the connection is not ready, and Redis is skipped entirely while it is down.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { assertOption } from './_assert.js';
+import { REDIS_COMMAND_TIMEOUT } from './_options.js';
 import {
   createMemoryFlexibleLimiter,
   type RateLimitStore,
@@ -28,6 +31,19 @@ export interface RedisRateLimitStoreOptions {
    */
   logger?: Logger;
   /**
+   * Milliseconds one rate-limit check waits for Redis before counting in memory instead.
+   * The first check that runs out marks Redis down, so later checks skip it at once and a
+   * request (two checks at most) waits about twice this, at worst, in total.
+   * @default 50
+   */
+  commandTimeout?: number;
+  /**
+   * Milliseconds between the checks (`PING`) that find out whether a Redis marked down
+   * answers again while its connection stayed open (a frozen or overloaded server).
+   * @default 1_000
+   */
+  probeInterval?: number;
+  /**
    * Milliseconds to wait for a connection before giving up on that attempt.
    * @default 2_000
    */
@@ -37,6 +53,12 @@ export interface RedisRateLimitStoreOptions {
    * @default 2_000
    */
   maxReconnectDelay?: number;
+  /**
+   * Called when Redis goes down (`'down'`) or comes back (`'ok'`), e.g. to set a gauge;
+   * `serveTokenServer` wires it to the Prometheus metrics.
+   * @default undefined
+   */
+  onStatusChange?: (status: RateLimitStoreHealth) => void;
   /**
    * Extra ioredis options (merged over the defaults above).
    * @default {}
@@ -49,74 +71,148 @@ export interface RedisRateLimitStore extends RateLimitStore {
   readonly client: Redis;
 }
 
-/** Creates the shared store. Connects in the background; serving never waits for it. */
+const TIMED_OUT = Symbol('timed out');
+
+/** `promise`, or {@link TIMED_OUT} after `ms` (the timer never keeps the process alive). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback;
+  assertOption(
+    typeof resolved === 'number' && Number.isFinite(resolved) && resolved > 0,
+    name,
+    `${name} must be a positive number of milliseconds`,
+  );
+  return resolved;
+}
+
+/**
+ * Creates the shared store. Connects in the background; serving never waits for it.
+ *
+ * @throws ConfigurationError for a timeout or interval that is not a positive number.
+ */
 export function createRedisRateLimitStore(
   options: RedisRateLimitStoreOptions,
 ): RedisRateLimitStore {
   const logger = options.logger;
-  const maxDelay = options.maxReconnectDelay ?? 2_000;
+  const maxDelay = positive('maxReconnectDelay', options.maxReconnectDelay, 2_000);
+  const commandTimeout = positive('commandTimeout', options.commandTimeout, REDIS_COMMAND_TIMEOUT);
+  const probeInterval = positive('probeInterval', options.probeInterval, 1_000);
   const redisOptions: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: options.connectTimeout ?? 2_000,
-    commandTimeout: 1_000,
+    connectTimeout: positive('connectTimeout', options.connectTimeout, 2_000),
+    // ioredis's own timeout only bounds how many commands a frozen server can pile up;
+    // requests stop waiting after `commandTimeout` (see `within`).
+    commandTimeout: Math.max(1_000, commandTimeout),
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), maxDelay),
     lazyConnect: false,
     ...options.redisOptions,
   };
   const client = new Redis(options.url, redisOptions as never);
+  // One state, changed in two places only, so each outage and each recovery is logged once.
   let up = false;
+  let everUp = false;
   let announcedDown = false;
-  client.on('ready', () => {
-    if (!up) logger?.info({ rateLimitStore: 'redis' }, 'Redis connected: rate limits are shared');
+  let probe: ReturnType<typeof setInterval> | undefined;
+  let closed = false;
+
+  const markUp = () => {
+    if (up || closed) return;
     up = true;
+    everUp = true;
     announcedDown = false;
-  });
+    if (probe !== undefined) clearInterval(probe);
+    probe = undefined;
+    logger?.info({ rateLimitStore: 'redis' }, 'Redis connected: rate limits are shared');
+    options.onStatusChange?.('ok');
+  };
   const markDown = (reason: string) => {
+    const wasUp = up;
     up = false;
-    if (!announcedDown) {
+    if (!announcedDown && !closed) {
       announcedDown = true;
       logger?.warn(
         { rateLimitStore: 'redis', reason },
         'Redis unreachable: rate limits are per process until it is back (fail-open)',
       );
     }
+    if (wasUp || !everUp) options.onStatusChange?.('down');
+    // A connection that stays open never fires 'ready' again: ask it now and then.
+    if (probe === undefined && !closed) {
+      probe = setInterval(() => {
+        if (client.status !== 'ready') return; // reconnecting: 'ready' will say when
+        within(client.ping(), probeInterval).then(
+          (answer) => {
+            if (answer !== TIMED_OUT) markUp();
+          },
+          () => {},
+        );
+      }, probeInterval);
+      probe.unref?.();
+    }
   };
+  client.on('ready', markUp);
   // Without an 'error' listener ioredis would print every failed attempt; one warning is enough.
   client.on('error', (error: Error & { code?: string }) => markDown(error.code ?? error.name));
   client.on('close', () => markDown('connection closed'));
-
-  const onStoreError = (error: unknown) =>
-    markDown(error instanceof Error ? error.message.slice(0, 120) : 'store error');
 
   return {
     kind: 'redis',
     client,
     limiter({ name, points, duration }) {
-      const insurance = createMemoryFlexibleLimiter({ name, points, duration });
-      const limiter = new RateLimiterRedis({
-        storeClient: client,
-        keyPrefix: `spotify-session:${name}`,
-        points,
-        duration,
-        rejectIfRedisNotReady: true,
-        insuranceLimiter: insurance as never,
-      });
-      // The insurance limiter hides Redis errors from us; watch the connection instead.
-      return wrapFlexibleLimiter(limiter, onStoreError);
+      // Per-process counters used whenever Redis is down or slow (fail-open, still limited).
+      const memory = wrapFlexibleLimiter(
+        createMemoryFlexibleLimiter({ name, points, duration }),
+        () => {},
+      );
+      const shared = wrapFlexibleLimiter(
+        new RateLimiterRedis({
+          storeClient: client,
+          keyPrefix: `spotify-session:${name}`,
+          points,
+          duration,
+          rejectIfRedisNotReady: true,
+        }),
+        (error) => markDown(error instanceof Error ? error.message.slice(0, 120) : 'store error'),
+      );
+      return {
+        async consume(key) {
+          if (!up) return memory.consume(key);
+          const decision = await within(shared.consume(key), commandTimeout);
+          if (decision !== TIMED_OUT) {
+            // A store error was reported through markDown; count this one in memory.
+            return up ? decision : memory.consume(key);
+          }
+          markDown(`no answer within ${commandTimeout} ms`);
+          return memory.consume(key);
+        },
+      };
     },
     async health(): Promise<RateLimitStoreHealth> {
-      if (client.status !== 'ready') return 'down';
-      try {
-        await client.ping();
-        return 'ok';
-      } catch {
+      if (!up || client.status !== 'ready') return 'down';
+      const answer = await within(
+        client.ping().catch(() => TIMED_OUT),
+        commandTimeout * 2,
+      );
+      if (answer === TIMED_OUT) {
+        markDown('no answer to PING');
         return 'down';
       }
+      return 'ok';
     },
     async close() {
+      closed = true;
+      if (probe !== undefined) clearInterval(probe);
       try {
-        await client.quit();
+        // A frozen server never answers QUIT: do not wait for it.
+        if ((await within(client.quit(), 1_000)) === TIMED_OUT) client.disconnect();
       } catch {
         client.disconnect();
       }

@@ -1,8 +1,9 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Aead, webCryptoAead } from './_aead.js';
 import { Keyring } from './keyring.js';
 import type { TokenServerMetrics } from './metrics.js';
-import { createTokenServer, type TokenServer } from './token-server.js';
+import { createTokenServer, createTokenServerWith, type TokenServer } from './token-server.js';
 
 const CLIENT_ID = 'unit-client';
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
@@ -235,7 +236,7 @@ describe('createTokenServer (stub upstream)', () => {
     expect((await refresh('10.0.1.3')).status).toBe(429);
   });
 
-  it('counts the per-token limit by sealed token (kid + nonce), garbage by string', async () => {
+  it('counts the per-token limit per sealed token that unsealed, never for garbage', async () => {
     let upstreamCalls = 0;
     const app = server(
       () => {
@@ -248,19 +249,19 @@ describe('createTokenServer (stub upstream)', () => {
     const first = await keyring.seal('RT-1', { clientId: CLIENT_ID });
     const second = await keyring.seal('RT-1', { clientId: CLIENT_ID });
     expect((await refresh(first)).status).toBe(200);
-    // Another seal of the same Spotify token has its own nonce, so its own bucket.
+    // Another seal of the same Spotify token is another envelope, so its own bucket.
     expect((await refresh(second)).status).toBe(200);
-    // A forgery keeping the nonce shares the real token's bucket (and is refused before unseal).
-    const [version, kid, body] = first.split('.') as [string, string, string];
-    const forged = `${version}.${kid}.${body.slice(0, 16)}${'A'.repeat(body.length - 16)}`;
-    const limited = await refresh(forged);
+    const limited = await refresh(first);
     expectCommonHeaders(limited);
     expect(limited.status).toBe(429);
     expect(upstreamCalls).toBe(2);
-    // Strings that are not envelopes are limited one by one.
-    expect((await refresh('garbage-1')).status).toBe(400);
-    expect((await refresh('garbage-2')).status).toBe(400);
-    expect((await refresh('garbage-1')).status).toBe(429);
+    // A forgery keeping the nonce does not unseal: the same 400 as any garbage, every time.
+    const [version, kid, body] = first.split('.') as [string, string, string];
+    const forged = `${version}.${kid}.${body.slice(0, 16)}${'A'.repeat(body.length - 16)}`;
+    for (const token of [forged, forged, 'garbage-1', 'garbage-1']) {
+      expect((await refresh(token)).status).toBe(400);
+    }
+    expect(upstreamCalls).toBe(2);
   });
 
   it('warns once when it cannot tell the client IP (every client would share one bucket)', async () => {
@@ -323,17 +324,74 @@ describe('createTokenServer (stub upstream)', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('reports unreadable keys in /readyz (503) and answers token routes with JSON 500', async () => {
-    const app = server(() => tokenJson(), {
-      keyring: undefined as never,
-      encryptionKeys: 'garbage',
-    });
-    const ready = await app.app.request('/readyz');
-    expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: { config: string } }).checks.config).toBe('invalid');
-    const swap = await post(app, '/swap', 'code=C');
-    expectCommonHeaders(swap);
-    expect(swap.status).toBe(500);
+  it('runs the keyring on the AES-GCM and the fetch a runtime adapter injects', async () => {
+    const used: string[] = [];
+    const aead: Aead = {
+      name: 'counting',
+      encrypt: (...args) => {
+        used.push('encrypt');
+        return webCryptoAead.encrypt(...args);
+      },
+      decrypt: (...args) => {
+        used.push('decrypt');
+        return webCryptoAead.decrypt(...args);
+      },
+    };
+    let issued = 0;
+    const platformFetch = async () => {
+      issued += 1;
+      return tokenJson({ refresh_token: `RT-${issued}` });
+    };
+    for (const keys of [{ keyring }, { encryptionKeys: Keyring.generateKeyString() }]) {
+      used.length = 0;
+      const created = createTokenServerWith(
+        {
+          clientId: CLIENT_ID,
+          clientSecret: 'unit-secret',
+          redirectUris: ['unit-app://callback'],
+          accountsUrl: 'http://127.0.0.1:9',
+          logger: false,
+          ...keys,
+        },
+        { aead, fetch: platformFetch },
+      );
+      servers.push(created);
+      const swapped = (await (await post(created, '/swap', 'code=C')).json()) as {
+        refresh_token: string;
+      };
+      const refreshed = await post(created, '/refresh', `refresh_token=${swapped.refresh_token}`);
+      expect(refreshed.status).toBe(200);
+      expect(used).toEqual(['encrypt', 'decrypt', 'encrypt']);
+    }
+    // A fetch in the options wins over the adapter's.
+    let optionFetchCalls = 0;
+    const own = createTokenServerWith(
+      {
+        clientId: CLIENT_ID,
+        clientSecret: 'unit-secret',
+        redirectUris: ['unit-app://callback'],
+        accountsUrl: 'http://127.0.0.1:9',
+        logger: false,
+        keyring,
+        fetch: async () => {
+          optionFetchCalls += 1;
+          return tokenJson();
+        },
+      },
+      { aead, fetch: platformFetch },
+    );
+    servers.push(own);
+    expect((await post(own, '/swap', 'code=C')).status).toBe(200);
+    expect(optionFetchCalls).toBe(1);
+  });
+
+  it('refuses unreadable keys when it is created, never at request time', () => {
+    expect(() =>
+      server(() => tokenJson(), { keyring: undefined as never, encryptionKeys: 'garbage' }),
+    ).toThrow(/^encryptionKeys entry 1 is not in the form "kid:secret"/);
+    expect(() => server(() => tokenJson(), { keyring: {} as never })).toThrow(
+      /keyring must be a Keyring/,
+    );
   });
 
   it('reports requests and upstream calls to the metrics, with route patterns as labels', async () => {

@@ -14,12 +14,12 @@ const UNSEAL_ERROR_MESSAGE = 'Invalid or expired refresh token';
  * prefix parses), so nothing about the input is revealed; a swap server maps it
  * to `invalid_grant` and the app asks the user to log in again.
  *
- * Its `code` is `'INVALID_ARGUMENT'`: the sealed string passed in is unusable.
- * Match it with `instanceof UnsealError`.
+ * Its `code` is `'UNSEAL_FAILED'`. Match it with `instanceof UnsealError` or
+ * `isSpotifyError(error, 'UNSEAL_FAILED')`.
  */
 export class UnsealError extends SpotifyError {
   constructor() {
-    super('INVALID_ARGUMENT', UNSEAL_ERROR_MESSAGE);
+    super('UNSEAL_FAILED', UNSEAL_ERROR_MESSAGE);
     this.name = 'UnsealError';
   }
 }

@@ -31,7 +31,17 @@ describe('spotify-session (the bin)', () => {
   it('--help lists every command', async () => {
     const result = await cli('--help');
     expect(result.code).toBe(0);
-    for (const command of ['serve', 'emulator', 'keys']) expect(result.stdout).toContain(command);
+    for (const command of [
+      'serve',
+      'emulator',
+      'keys',
+      'login',
+      'token',
+      'api',
+      'whoami',
+      'logout',
+    ])
+      expect(result.stdout).toContain(command);
   });
 
   it('an unknown command exits 2 and says what went wrong', async () => {

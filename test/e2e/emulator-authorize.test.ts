@@ -1,6 +1,6 @@
 /**
  * `GET /authorize` and the consent form over real HTTP with raw fetch
- * (accounts.md §2): client, redirect URI rules, response_type, scope,
+ * (Spotify's authorization guides): client, redirect URI rules, response_type, scope,
  * state, PKCE parameters, show_dialog.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * `POST /api/token` over real HTTP with raw fetch: every row of accounts.md §3,
+ * `POST /api/token` over real HTTP with raw fetch: every documented case,
  * client authentication, the three grants, rotation, lifetimes and revocation.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';

@@ -129,11 +129,115 @@ describe('configuration problems', () => {
       .split('\n')
       .filter((line) => line.startsWith('  - '));
     expect(problems).toHaveLength(4);
-    expect(problems[0]).toContain('PORT must be a whole number from 0 to 65535');
+    // The flag gave the value, so the message names the flag.
+    expect(problems[0]).toContain('--port must be a whole number from 0 to 65535');
     expect(problems[1]).toMatch(/REDIS_URL/);
     expect(problems[2]).toMatch(/SPOTIFY_REDIRECT_URI entry 1: .*localhost/);
     expect(problems[3]).toMatch(/TOKEN_ENCRYPTION_KEYS entry 1/);
     expect(s.stderr()).not.toContain(secret);
+  });
+
+  it.each([
+    ['BASE_PATH with a .. segment', { BASE_PATH: '/v1/..' }, /^BASE_PATH must be a path/],
+    ['an unparsable HOST', { HOST: 'not a host!' }, /^HOST must be an IP address/],
+    [
+      'an empty SPOTIFY_REDIRECT_URI entry',
+      { SPOTIFY_REDIRECT_URI: 'spotify-session-demo://callback,,myapp://x' },
+      /^SPOTIFY_REDIRECT_URI entry 2 is empty/,
+    ],
+  ])('%s: exit 2 with one message', async (_what, override, message) => {
+    const s = serve({
+      NODE_ENV: 'production',
+      SPOTIFY_CLIENT_ID: DEMO_APP.clientId,
+      SPOTIFY_CLIENT_SECRET: DEMO_APP.clientSecret,
+      SPOTIFY_REDIRECT_URI: 'spotify-session-demo://callback',
+      TOKEN_ENCRYPTION_KEYS: Keyring.generateKeyString(),
+      PORT: '0',
+      ...override,
+    });
+    expect(await s.exited).toBe(2);
+    const problems = s
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('  - '));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.slice(4)).toMatch(message);
+  });
+
+  it.each(['prod', 'PRODUCTION'])(
+    'NODE_ENV=%s without credentials: exit 2, never the embedded emulator',
+    async (NODE_ENV) => {
+      const s = serve({ NODE_ENV, PORT: '0' });
+      expect(await s.exited).toBe(2);
+      expect(s.stderr()).toContain(`NODE_ENV is "${NODE_ENV}"`);
+      expect(s.stderr()).not.toContain('DEMO MODE');
+    },
+  );
+
+  it('--client-secret is refused: use the environment variable (exit 2)', async () => {
+    const s = serve({ NODE_ENV: 'production' }, ['--client-secret', 'shh-secret-value']);
+    expect(await s.exited).toBe(2);
+    expect(s.stderr()).toMatch(/--client-secret is not accepted.*SPOTIFY_CLIENT_SECRET/s);
+    expect(s.stderr()).not.toContain('shh-secret-value');
+  });
+
+  it('--redirect-uri repeated and comma-separated: every URI is kept', async () => {
+    const s = serve(
+      {
+        NODE_ENV: 'production',
+        SPOTIFY_CLIENT_ID: DEMO_APP.clientId,
+        SPOTIFY_CLIENT_SECRET: DEMO_APP.clientSecret,
+        TOKEN_ENCRYPTION_KEYS: Keyring.generateKeyString(),
+      },
+      ['--redirect-uri', 'myapp://a,myapp://b', '--redirect-uri', 'http://localhost/cb'],
+    );
+    expect(await s.exited).toBe(2);
+    // The third URI (repeated flag) was read and checked, not silently dropped.
+    expect(s.stderr()).toMatch(/--redirect-uri entry 3: .*localhost/);
+  });
+
+  it('a port in use: exit 1 (a runtime failure, not a usage error)', async () => {
+    const blocker = await new Promise<ServerType>((resolve) => {
+      const created = honoServe(
+        { hostname: '127.0.0.1', port: 0, fetch: () => new Response() },
+        () => resolve(created),
+      );
+    });
+    try {
+      const port = (blocker.address() as AddressInfo).port;
+      const s = serve({
+        NODE_ENV: 'production',
+        SPOTIFY_CLIENT_ID: DEMO_APP.clientId,
+        SPOTIFY_CLIENT_SECRET: DEMO_APP.clientSecret,
+        SPOTIFY_REDIRECT_URI: 'spotify-session-demo://callback',
+        TOKEN_ENCRYPTION_KEYS: Keyring.generateKeyString(),
+        PORT: String(port),
+      });
+      expect(await s.exited).toBe(1);
+      expect(s.stderr()).toContain('already in use');
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('serve --help lists every setting, env-only ones included, and the exit codes', async () => {
+    const s = serve({}, ['--help']);
+    expect(await s.exited).toBe(0);
+    for (const name of [
+      'SPOTIFY_CLIENT_SECRET',
+      'TOKEN_ENCRYPTION_KEYS',
+      'RATE_LIMIT_WINDOW_S',
+      'REFRESH_TOKEN_MAX_AGE_S',
+      'SHUTDOWN_GRACE_MS',
+      'DRAIN_DELAY_MS',
+      'MAX_CONNECTIONS',
+      '--max-connections',
+      'NODE_ENV',
+      'Exit codes',
+    ]) {
+      expect(s.stdout()).toContain(name);
+    }
+    expect(s.stdout()).toMatch(/^ {2}2 {2}usage or configuration error/m);
   });
 
   it('an unknown flag is a usage error: exit 2', async () => {
@@ -291,7 +395,9 @@ describe('SIGTERM', () => {
     const inFlight = fetch(`${url}/swap`, { method: 'POST', headers: FORM, body: `code=${code}` });
     await arrived; // the swap is waiting on Spotify
     s.child.kill('SIGTERM');
-    await s.waitFor(() => s.stderr().includes('SIGTERM: finishing'), 'the SIGTERM handler');
+    // The notice is a JSON log line like the others (stdout), not plain text among them.
+    await s.waitFor(() => s.stdout().includes('"signal":"SIGTERM"'), 'the SIGTERM handler');
+    expect(s.stderr()).not.toContain('SIGTERM');
     // Draining: new connections are refused while the in-flight swap is still open.
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     expect(s.child.exitCode).toBe(null);
@@ -301,5 +407,28 @@ describe('SIGTERM', () => {
     expect(((await response.json()) as { access_token?: string }).access_token).toBeTruthy();
     expect(await s.exited).toBe(0);
     expect(s.stdout()).toContain('"msg":"stopped"');
+  });
+
+  it('with DRAIN_DELAY_MS: /readyz says draining (503) first, then the listener closes', async () => {
+    const s = serve({
+      NODE_ENV: 'production',
+      PORT: '0',
+      SPOTIFY_CLIENT_ID: DEMO_APP.clientId,
+      SPOTIFY_CLIENT_SECRET: DEMO_APP.clientSecret,
+      SPOTIFY_REDIRECT_URI: 'spotify-session-demo://callback',
+      SPOTIFY_ACCOUNTS_URL: upstreamUrl,
+      TOKEN_ENCRYPTION_KEYS: Keyring.generateKeyString(),
+      DRAIN_DELAY_MS: '1500',
+    });
+    await s.waitFor(() => s.stdout().includes('"msg":"listening"'), 'listening');
+    const url = listeningUrl(s);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    s.child.kill('SIGTERM');
+    await s.waitFor(() => s.stdout().includes('"msg":"draining'), 'the draining log');
+    const during = await fetch(`${url}/readyz`, { headers: { Connection: 'close' } });
+    expect(during.status).toBe(503);
+    expect(((await during.json()) as { status: string }).status).toBe('draining');
+    expect(await s.exited).toBe(0);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 });

@@ -537,11 +537,12 @@ describe('our own errors keep the OAuth shape', () => {
     [
       'oversized refresh_token',
       '/refresh',
-      `refresh_token=${'a'.repeat(2049)}`,
+      `refresh_token=${'a'.repeat(4097)}`,
       undefined,
       400,
       'invalid_request',
-      'refresh_token is too long (at most 2048 bytes)',
+      // Up to the longest envelope the server seals (MAX_SEALED_LENGTH), not MAX_FIELD_BYTES.
+      'refresh_token is too long (at most 4096 bytes)',
     ],
     [
       'malformed client_id',

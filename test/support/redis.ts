@@ -69,6 +69,10 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (after `stop()`), empty. */
   start(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  /** Lets a paused process run again (SIGCONT). */
+  resume(): void;
 }
 
 /** Starts redis-server on a free port with `--save '' --appendonly no`. */
@@ -125,11 +129,25 @@ export async function startRedis(): Promise<TestRedis> {
     child = undefined;
     if (running.exitCode === null && running.signalCode === null) {
       const exited = once(running, 'exit');
+      // A paused process must run again to act on SIGTERM.
+      running.kill('SIGCONT');
       running.kill('SIGTERM');
       await exited;
     }
   }
 
+  function signal(name: NodeJS.Signals): void {
+    if (child === undefined) throw new Error('redis-server is not running');
+    child.kill(name);
+  }
+
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, start, stop };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    start,
+    stop,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+  };
 }

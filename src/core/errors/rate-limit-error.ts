@@ -1,13 +1,24 @@
 import { SpotifyError } from './spotify-error.js';
 
-/** Spotify answered HTTP 429. */
+/** What {@link RateLimitError} is built from. */
+export interface RateLimitErrorInit {
+  /** Seconds to wait, from `Retry-After` (already parsed and capped). */
+  retryAfter: number | undefined;
+  /** The response headers. @default empty `Headers` */
+  headers?: Headers | undefined;
+}
+
+/** Spotify answered HTTP 429 (too many requests). */
 export class RateLimitError extends SpotifyError {
   /** Always 429. */
   readonly status = 429;
   /** Seconds to wait, from `Retry-After`; `undefined` when the header was missing or unreadable. */
   readonly retryAfter: number | undefined;
+  /** The response headers. */
+  readonly headers: Headers;
 
-  constructor(retryAfter: number | undefined, options?: { cause?: unknown }) {
+  constructor(init: RateLimitErrorInit, options?: { cause?: unknown }) {
+    const { retryAfter } = init;
     super(
       'RATE_LIMITED',
       retryAfter === undefined
@@ -17,5 +28,6 @@ export class RateLimitError extends SpotifyError {
     );
     this.name = 'RateLimitError';
     this.retryAfter = retryAfter;
+    this.headers = init.headers ?? new Headers();
   }
 }

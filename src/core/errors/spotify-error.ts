@@ -1,6 +1,7 @@
 /**
  * Stable, machine-readable error codes. A code never changes once released;
- * match on `error.code` (or `instanceof`), never on `error.message`.
+ * match on `error.code` (or `instanceof`, or {@link isSpotifyError}), never
+ * on `error.message`.
  */
 export type SpotifyErrorCode =
   | 'INVALID_CONFIGURATION'
@@ -15,7 +16,21 @@ export type SpotifyErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'NO_REFRESH_TOKEN'
-  | 'TOKEN_CALLBACK_FAILED';
+  | 'TOKEN_CALLBACK_FAILED'
+  /** A sealed refresh token could not be opened (the token server's `UnsealError`). */
+  | 'UNSEAL_FAILED'
+  /** The Web API answered with an error (`WebAPIError` from the Web API client). */
+  | 'WEB_API_ERROR'
+  /** A `TokenStore` failed to read, write or delete tokens (`StoreError`). */
+  | 'STORE_FAILED'
+  /** A `TokenStore` lock was not acquired in time (`LockTimeoutError`). */
+  | 'LOCK_TIMEOUT';
+
+/**
+ * Marks instances of {@link SpotifyError} across copies of this library (two
+ * installed versions, or a bundle and a package), where `instanceof` fails.
+ */
+export const SPOTIFY_ERROR_BRAND: unique symbol = Symbol.for('spotify-session.SpotifyError');
 
 /**
  * Base class of every error this library throws.
@@ -33,3 +48,5 @@ export class SpotifyError extends Error {
     this.code = code;
   }
 }
+
+Object.defineProperty(SpotifyError.prototype, SPOTIFY_ERROR_BRAND, { value: true });

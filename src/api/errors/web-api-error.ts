@@ -1,0 +1,139 @@
+import { SpotifyError } from '../../core/index.js';
+
+/**
+ * What went wrong, read from the status and Spotify's documented error
+ * answers once, here, so callers switch on a field instead of matching text
+ * (Spotify rewords its messages: the July 2026 401 change broke clients that
+ * matched the old wording).
+ *
+ * - `invalid_token` — 401: the access token is missing, invalid, expired or
+ *   revoked (after the client's one refresh, when it could refresh).
+ * - `malformed_authorization` — 400 "Only valid bearer authentication
+ *   supported": the `Authorization` header is not `Bearer <token>`.
+ * - `insufficient_scope` — 403 "Insufficient client scope": log the user in
+ *   again asking for the scope the endpoint needs.
+ * - `user_not_registered` — 403: the app is in Development Mode and the user
+ *   is not on its allowlist in the Developer Dashboard.
+ * - `owner_premium_required` — 403: the Development Mode app's owner has no
+ *   active Premium subscription.
+ * - `player` — a player command failed; `reason` says why (`NO_ACTIVE_DEVICE`
+ *   comes with 404, `PREMIUM_REQUIRED` with 403, …).
+ * - `rate_limited` — 429; only seen as the `cause` of core's `RateLimitError`
+ *   (its `reason` may be `QUOTA_EXCEEDED`).
+ * - `server_error` — 5xx, after the retries allowed.
+ * - `other` — any other status; read `status` and `message`.
+ */
+export type WebAPIErrorKind =
+  | 'invalid_token'
+  | 'malformed_authorization'
+  | 'insufficient_scope'
+  | 'user_not_registered'
+  | 'owner_premium_required'
+  | 'player'
+  | 'rate_limited'
+  | 'server_error'
+  | 'other';
+
+/** The `reason` values Spotify documents for player errors, plus `QUOTA_EXCEEDED` (429). */
+export type WebAPIErrorReason =
+  | 'NO_PREV_TRACK'
+  | 'NO_NEXT_TRACK'
+  | 'NO_SPECIFIC_TRACK'
+  | 'ALREADY_PAUSED'
+  | 'NOT_PAUSED'
+  | 'NOT_PLAYING_LOCALLY'
+  | 'NOT_PLAYING_TRACK'
+  | 'NOT_PLAYING_CONTEXT'
+  | 'ENDLESS_CONTEXT'
+  | 'CONTEXT_DISALLOW'
+  | 'ALREADY_PLAYING'
+  | 'RATE_LIMITED'
+  | 'REMOTE_CONTROL_DISALLOW'
+  | 'DEVICE_NOT_CONTROLLABLE'
+  | 'VOLUME_CONTROL_DISALLOW'
+  | 'NO_ACTIVE_DEVICE'
+  | 'PREMIUM_REQUIRED'
+  | 'UNKNOWN'
+  | 'QUOTA_EXCEEDED'
+  | (string & {});
+
+/** What {@link WebAPIError}'s constructor takes. */
+export interface WebAPIErrorInit {
+  /** HTTP status of the answer. */
+  status: number;
+  /** `error.message` from Spotify's body; `undefined` when the body had none. */
+  message: string | undefined;
+  /** `error.reason` from Spotify's body, when present. */
+  reason: string | undefined;
+  /** Request method. */
+  method: string;
+  /** Request path below the API base URL, without the query (never holds a token). */
+  path: string;
+  /** Response headers. */
+  headers: Headers;
+  /** The parsed JSON body, else the body text cut to 1 KiB (`''` for none). */
+  body: unknown;
+  /** The raw response (its body already read). */
+  response: Response;
+}
+
+const KNOWN_403: ReadonlyArray<[RegExp, WebAPIErrorKind]> = [
+  [/insufficient client scope/i, 'insufficient_scope'],
+  [/user not registered in the developer dashboard/i, 'user_not_registered'],
+  [/premium subscription required for the owner/i, 'owner_premium_required'],
+];
+
+/**
+ * The one place that reads Spotify's documented error texts
+ * (https://developer.spotify.com/documentation/web-api/concepts/api-calls).
+ */
+function classify(status: number, message: string, reason: string | undefined): WebAPIErrorKind {
+  if (status === 401) return 'invalid_token';
+  if (status === 429) return 'rate_limited';
+  if (reason !== undefined && reason !== 'QUOTA_EXCEEDED') return 'player';
+  if (status === 400 && /only valid bearer authentication supported/i.test(message)) {
+    return 'malformed_authorization';
+  }
+  if (status === 403) {
+    for (const [pattern, kind] of KNOWN_403) if (pattern.test(message)) return kind;
+  }
+  if (status >= 500) return 'server_error';
+  return 'other';
+}
+
+/**
+ * The Web API answered with an error status (`{"error":{"status","message","reason"?}}`).
+ * Switch on `kind` (and `reason` for player commands), never on `message`.
+ */
+export class WebAPIError extends SpotifyError {
+  /** HTTP status of the answer. */
+  readonly status: number;
+  /** What went wrong, as a closed set of names; see {@link WebAPIErrorKind}. */
+  readonly kind: WebAPIErrorKind;
+  /** Spotify's `reason` (player commands, `QUOTA_EXCEEDED`), when it sent one. */
+  readonly reason: WebAPIErrorReason | undefined;
+  /** Request method. */
+  readonly method: string;
+  /** Request path below the API base URL, without the query. */
+  readonly path: string;
+  /** Response headers. */
+  readonly headers: Headers;
+  /** The parsed JSON body, else the body text cut to 1 KiB. */
+  readonly body: unknown;
+  /** The raw response (body already read); not enumerable, so logging the error stays short. */
+  declare readonly response: Response;
+
+  constructor(init: WebAPIErrorInit, options?: { cause?: unknown }) {
+    const message = init.message ?? `Spotify answered HTTP ${init.status}`;
+    super('WEB_API_ERROR', message, options);
+    this.name = 'WebAPIError';
+    this.status = init.status;
+    this.reason = init.reason;
+    this.kind = classify(init.status, message, init.reason);
+    this.method = init.method;
+    this.path = init.path;
+    this.headers = init.headers;
+    this.body = init.body;
+    Object.defineProperty(this, 'response', { value: init.response, enumerable: false });
+  }
+}

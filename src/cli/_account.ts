@@ -1,0 +1,149 @@
+/**
+ * `token`, `api`, `whoami` and `logout`: everyday use of a profile that `login` stored.
+ * Data goes to stdout, messages to stderr.
+ */
+import { readFile } from 'node:fs/promises';
+import { SpotifyWebAPI } from '../api/index.js';
+import { CommandError, EXIT } from './_exit-codes.js';
+import {
+  deleteProfileSettings,
+  openProfile,
+  openStoredSession,
+  type ProfileFlags,
+  resolveApiUrl,
+} from './_profile.js';
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+type Method = (typeof METHODS)[number];
+
+function print(value: unknown, pretty: boolean): void {
+  if (value === undefined || value === null || value === '') return;
+  const text = typeof value === 'string' ? value : JSON.stringify(value, null, pretty ? 2 : 0);
+  process.stdout.write(`${text}\n`);
+}
+
+/** `token`: a valid access token, refreshed (and stored) when needed. */
+export async function printToken(
+  flags: ProfileFlags & { json?: boolean | undefined },
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const { session } = await openStoredSession(flags, env);
+  const accessToken = await session.getValidAccessToken();
+  if (flags.json === true) {
+    print(
+      {
+        accessToken,
+        expiresAt: session.getTokenExpiration(),
+        scope: session.getScope(),
+      },
+      process.stdout.isTTY === true,
+    );
+    return;
+  }
+  process.stdout.write(`${accessToken}\n`);
+}
+
+async function openApi(flags: ProfileFlags, env: NodeJS.ProcessEnv): Promise<SpotifyWebAPI> {
+  const { session, profile } = await openStoredSession(flags, env);
+  const apiUrl = resolveApiUrl(env, profile);
+  return new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session);
+}
+
+/** Parses `--query k=v` entries. */
+export function parseQuery(entries: readonly string[]): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const entry of entries) {
+    const equals = entry.indexOf('=');
+    if (equals <= 0) {
+      throw new CommandError(
+        EXIT.usage,
+        `--query takes key=value (got ${JSON.stringify(entry)}), e.g. --query limit=10`,
+      );
+    }
+    query[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+  return query;
+}
+
+async function readData(data: string): Promise<unknown> {
+  let text = data;
+  if (data.startsWith('@')) {
+    const file = data.slice(1);
+    try {
+      text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+    } catch (error) {
+      throw new CommandError(EXIT.usage, `--data ${data}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CommandError(
+      EXIT.usage,
+      `--data must be JSON (or @file, @- for stdin), e.g. --data '{"name":"My playlist"}'`,
+    );
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `api METHOD PATH`: one Web API call with the stored session. */
+export async function callApi(
+  method: string,
+  path: string,
+  flags: ProfileFlags & { query?: string[] | undefined; data?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const upper = method.toUpperCase();
+  if (!(METHODS as readonly string[]).includes(upper)) {
+    throw new CommandError(
+      EXIT.usage,
+      `METHOD must be one of ${METHODS.join(', ')} (got ${method})`,
+    );
+  }
+  if (!path.startsWith('/') || path.startsWith('//')) {
+    throw new CommandError(
+      EXIT.usage,
+      `PATH must start with one "/" and leave out /v1, e.g. /me or /me/player (got ${path})`,
+    );
+  }
+  const query = parseQuery(flags.query ?? []);
+  const body = flags.data === undefined ? undefined : await readData(flags.data);
+  const api = await openApi(flags, env);
+  const result = await api.request<unknown>(upper as Method, path, {
+    ...(Object.keys(query).length > 0 ? { query } : {}),
+    ...(body === undefined ? {} : { body }),
+  });
+  print(result, process.stdout.isTTY === true);
+}
+
+/** `whoami`: the logged-in user. */
+export async function whoami(
+  flags: ProfileFlags & { json?: boolean | undefined },
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const api = await openApi(flags, env);
+  const me = (await api.me()) as { id: string; display_name?: string | null; email?: string };
+  if (flags.json === true) {
+    print(me, process.stdout.isTTY === true);
+    return;
+  }
+  const name = me.display_name ?? me.id;
+  process.stdout.write(`${name} (${me.id})\n`);
+}
+
+/** `logout`: forgets the profile's tokens and settings. */
+export async function logout(flags: ProfileFlags, env: NodeJS.ProcessEnv): Promise<void> {
+  const profile = await openProfile(flags, env);
+  const had = (await profile.store.get(profile.name)) !== undefined;
+  await profile.store.delete(profile.name);
+  await deleteProfileSettings(profile);
+  process.stderr.write(
+    `${had ? 'Forgot' : 'There were no'} tokens of profile "${profile.name}". ` +
+      'To take the app’s access away from your Spotify account as well, remove it at https://www.spotify.com/account/apps/\n',
+  );
+}

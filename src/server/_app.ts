@@ -1,0 +1,36 @@
+/**
+ * What the token server's middleware files share: the Hono environment (per-request
+ * variables) and the pieces resolved once when the server is created.
+ */
+import type { Logger } from 'pino';
+import type { ClientConfig } from '../core/grants.js';
+import type { ResolvedTokenServerOptions } from './_options.js';
+import type { UpstreamOutcome } from './_responses.js';
+import type { Keyring } from './keyring.js';
+import type { TokenServerMetrics } from './metrics.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/** Per-request variables, set by the request-log middleware and the routes. */
+export type AppEnv = {
+  Variables: {
+    /** The request's id (a sane incoming `X-Request-Id`, else a new UUID). */
+    requestId: string;
+    /** Route pattern for logs and metrics (`unmatched` until a route sets it). */
+    route: string;
+    /** How the call to Spotify went, when there was one. */
+    upstream: { outcome: UpstreamOutcome; ms: number } | undefined;
+  };
+};
+
+/** Everything the token routes need, resolved once at creation. */
+export interface TokenRouteContext {
+  config: ResolvedTokenServerOptions;
+  /** Spotify client configuration for the grant functions (no Session per request). */
+  client: ClientConfig;
+  /** The keyring; resolves once its keys are imported (they were validated already). */
+  keyring: Promise<Keyring>;
+  /** Per-token limit (after a successful unseal), when on. */
+  tokenLimiter: RateLimiter | undefined;
+  logger: Logger;
+  metrics: TokenServerMetrics | undefined;
+}

@@ -1,0 +1,77 @@
+/**
+ * Rate limits on the token routes. Per client IP: a middleware in front of `/swap` and
+ * `/refresh`, before the body is read. Per sealed token: {@link limitToken}, called by
+ * `/refresh` only AFTER the token unsealed, keyed by the envelope's authentication tag — a
+ * string no one can produce for a token without the key. Failed unseals therefore count
+ * against the sender's IP only: a forged tail of someone's token cannot use up that
+ * person's budget.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { AppEnv } from './_app.js';
+import { clientAddress, UNKNOWN_CLIENT } from './_client-ip.js';
+import { oauthError } from './_responses.js';
+import type { TokenServerMetrics } from './metrics.js';
+import type { RateLimitDecision, RateLimiter } from './rate-limit.js';
+
+/** Base64url characters at the end of an envelope that hold its 16-byte GCM tag. */
+const TAG_CHARACTERS = 22;
+
+/** The 429 answer. */
+export function tooManyRequests(
+  decision: Extract<RateLimitDecision, { allowed: false }>,
+  requestId: string,
+): Response {
+  return oauthError(
+    429,
+    'temporarily_unavailable',
+    `Too many requests; retry in ${decision.retryAfter} seconds`,
+    { 'Retry-After': String(decision.retryAfter) },
+    requestId,
+  );
+}
+
+/** The per-IP limit as a middleware. */
+export function ipRateLimit(options: {
+  limiter: RateLimiter;
+  trustProxy: number;
+  clientIp: ((request: Request, env: unknown) => string | undefined) | undefined;
+  logger: Logger;
+  metrics: TokenServerMetrics | undefined;
+}): MiddlewareHandler<AppEnv> {
+  const { limiter, trustProxy, clientIp, logger, metrics } = options;
+  let warnedUnknown = false;
+  return async (c, next) => {
+    const address = clientAddress(c.req.raw, c.env, trustProxy, clientIp);
+    if (address === UNKNOWN_CLIENT && !warnedUnknown) {
+      // Every client would share one per-IP bucket: say so once, with the fix.
+      warnedUnknown = true;
+      logger.warn(
+        'client IP unknown: all clients share one per-IP rate limit; pass env.clientIp or the clientIp option',
+      );
+    }
+    const decision = await limiter.consume(address);
+    if (decision.allowed) return next();
+    metrics?.observeRateLimited('ip');
+    return tooManyRequests(decision, c.get('requestId'));
+  };
+}
+
+/**
+ * Counts one refresh of a sealed token that unsealed; the 429 answer when over the limit.
+ * The key is the envelope's tag: the GCM tag authenticates the whole envelope (version,
+ * key id, client id, nonce, ciphertext), so it names this sealed token as a hash of it would,
+ * and it was just verified — it costs nothing and holds nothing secret.
+ */
+export async function limitToken(
+  limiter: RateLimiter | undefined,
+  sealed: string,
+  requestId: string,
+  metrics: TokenServerMetrics | undefined,
+): Promise<Response | undefined> {
+  if (limiter === undefined) return undefined;
+  const decision = await limiter.consume(`tag:${sealed.slice(-TAG_CHARACTERS)}`);
+  if (decision.allowed) return undefined;
+  metrics?.observeRateLimited('token');
+  return tooManyRequests(decision, requestId);
+}

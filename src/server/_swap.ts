@@ -1,0 +1,70 @@
+/**
+ * `POST /swap`: the SDK's authorization code for tokens, with Spotify's refresh token sealed
+ * (accounts.md §5). Checks the optional parameters newer SDKs send.
+ */
+import type { Handler } from 'hono';
+import { authorizationCodeGrant } from '../core/grants.js';
+import type { AppEnv, TokenRouteContext } from './_app.js';
+import { json } from './_responses.js';
+import {
+  callSpotify,
+  invalidRequest,
+  keyringOrAnswer,
+  readTokenRequest,
+  saneExpiresIn,
+  sealOrUndefined,
+  unsealable,
+} from './_token-request.js';
+
+const SWAP_PARAMS = ['code', 'code_verifier', 'redirect_uri', 'client_id', 'grant_type'] as const;
+const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/** The `/swap` handler. */
+export function swapHandler(ctx: TokenRouteContext, route: string): Handler<AppEnv> {
+  const { config, logger } = ctx;
+  return async (c) => {
+    c.set('route', route);
+    const requestId = c.get('requestId');
+    const params = await readTokenRequest(ctx, c, SWAP_PARAMS, 'authorization_code');
+    if (params instanceof Response) return params;
+    const code = params.get('code');
+    if (code === undefined) return invalidRequest('code is missing', requestId);
+    const redirectUri = params.get('redirect_uri') ?? config.redirectUris[0];
+    if (redirectUri === undefined || !config.redirectUris.includes(redirectUri)) {
+      return invalidRequest('redirect_uri is not one this server allows', requestId);
+    }
+    const codeVerifier = params.get('code_verifier');
+    if (codeVerifier !== undefined && !CODE_VERIFIER_PATTERN.test(codeVerifier)) {
+      return invalidRequest(
+        'code_verifier is malformed (43-128 characters of A-Z a-z 0-9 . _ ~ -)',
+        requestId,
+      );
+    }
+    const keyring = await keyringOrAnswer(ctx, requestId);
+    if (keyring instanceof Response) return keyring;
+    const tokens = await callSpotify(ctx, c, 'authorization_code', () =>
+      authorizationCodeGrant(ctx.client, { code, redirectUri, codeVerifier }),
+    );
+    if (tokens instanceof Response) return tokens;
+    let sealed: string | undefined;
+    if (tokens.refreshToken === undefined) {
+      logger.warn({ requestId }, 'Spotify sent no refresh token with a code');
+    } else {
+      const issuedAt = Math.floor(config.now() / 1000);
+      sealed = await sealOrUndefined(ctx, keyring, tokens.refreshToken, issuedAt);
+      if (sealed === undefined) return unsealable(requestId);
+    }
+    return json(
+      200,
+      {
+        access_token: tokens.accessToken,
+        token_type: tokens.tokenType,
+        expires_in: saneExpiresIn(tokens.expiresIn),
+        ...(sealed === undefined ? {} : { refresh_token: sealed }),
+        scope: tokens.scope ?? '',
+      },
+      undefined,
+      requestId,
+    );
+  };
+}

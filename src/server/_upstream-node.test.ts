@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { refreshTokenGrant, resolveClientConfig } from '../core/grants.js';
+import { createNodeUpstream, type NodeUpstream } from './_upstream-node.js';
+
+const servers: Server[] = [];
+const clients: NodeUpstream[] = [];
+
+async function listen(
+  handler: (
+    request: IncomingMessage,
+    body: string,
+    respond: (status: number, text: string, headers?: Record<string, string>) => void,
+  ) => void,
+): Promise<string> {
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    request.on('end', () =>
+      handler(request, body, (status, text, headers = {}) => {
+        response.writeHead(status, headers);
+        response.end(text);
+      }),
+    );
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function client(): NodeUpstream {
+  const created = createNodeUpstream();
+  clients.push(created);
+  return created;
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
+});
+
+describe('createNodeUpstream', () => {
+  it('sends method, headers and body; answers status, headers and body; reuses the connection', async () => {
+    const ports: number[] = [];
+    const url = await listen((request, body, respond) => {
+      ports.push(request.socket.remotePort as number);
+      respond(
+        201,
+        JSON.stringify({
+          method: request.method,
+          type: request.headers['content-type'],
+          length: request.headers['content-length'],
+          body,
+        }),
+        {
+          'content-type': 'application/json',
+          'x-twice': 'a',
+        },
+      );
+    });
+    const { fetch } = client();
+    for (const body of ['a=1&b=2', new URLSearchParams({ a: '1', b: '2' })]) {
+      const response = await fetch(`${url}/api/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      expect(response.status).toBe(201);
+      expect(response.headers.get('x-twice')).toBe('a');
+      expect(await response.json()).toEqual({
+        method: 'POST',
+        type: 'application/x-www-form-urlencoded',
+        length: '7',
+        body: 'a=1&b=2',
+      });
+    }
+    expect(ports).toHaveLength(2);
+    expect(ports[1]).toBe(ports[0]);
+  });
+
+  it('answers a bodiless status with a null body', async () => {
+    const url = await listen((_request, _body, respond) => respond(204, ''));
+    const response = await client().fetch(url, { method: 'POST', body: 'x' });
+    expect(response.status).toBe(204);
+    expect(response.body).toBeNull();
+  });
+
+  it('rejects with the signal’s reason when aborted, and with the socket error code when refused', async () => {
+    const url = await listen(() => {
+      // never answers
+    });
+    const controller = new AbortController();
+    const pending = client().fetch(url, { method: 'POST', body: 'x', signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    await expect(pending).rejects.toThrow('stop');
+    const closed = await listen(() => {});
+    const port = new URL(closed).port;
+    await new Promise<void>((resolve) => servers.pop()?.close(() => resolve()));
+    await expect(
+      client().fetch(`http://127.0.0.1:${port}/`, { method: 'GET' }),
+    ).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+  });
+
+  it('serves the grant functions: a refresh through it, timeouts included', async () => {
+    const url = await listen((request, body, respond) => {
+      expect(request.headers.authorization).toMatch(/^Basic /);
+      if (new URLSearchParams(body).get('refresh_token') === 'slow') return;
+      respond(
+        200,
+        JSON.stringify({
+          access_token: 'AT',
+          token_type: 'Bearer',
+          expires_in: 3600,
+          scope: 'a b',
+        }),
+        { 'content-type': 'application/json' },
+      );
+    });
+    const config = resolveClientConfig({
+      clientId: 'id',
+      clientSecret: 'secret',
+      accountsUrl: url,
+      fetch: client().fetch,
+      timeout: 200,
+    });
+    await expect(refreshTokenGrant(config, { refreshToken: 'RT' })).resolves.toMatchObject({
+      accessToken: 'AT',
+      expiresIn: 3600,
+      scope: 'a b',
+    });
+    await expect(refreshTokenGrant(config, { refreshToken: 'slow' })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The cross-process lock behind `FileStore.lock()` (Node).
+ *
+ * `<key>.lock` is created with O_CREAT|O_EXCL (`wx`): exactly one process
+ * succeeds, and its file records `{ pid, host, owner, expiresAt }` with a
+ * random owner token. A lock is stale once `expiresAt` has passed, or at once
+ * when its holder's pid is gone on this host (killed, crashed).
+ *
+ * The lock file is deleted only under a short-lived guard file
+ * (`<key>.lock.guard`, also `wx`), after re-reading it and checking it is
+ * still the very file (inode and content) that was judged stale, or that it
+ * still names the releasing owner. So a waiter never deletes a lock that
+ * another waiter took over a moment before, and a holder whose lock expired
+ * and was taken over never deletes its successor's lock. The guard is held
+ * for a few system calls; one left by a killed process is removed when its
+ * pid is gone or after GUARD_STALE_MS.
+ */
+
+import { open } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { ensureDirectory, ioCode, removeFile } from './_fs.js';
+import { ownerToken, sleep } from './_shared.js';
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+}
+
+interface LockRecord extends LockHolder {
+  owner: string;
+  expiresAt: number;
+}
+
+interface Observed {
+  text: string;
+  ino: number;
+  mtimeMs: number;
+}
+
+/** A guard older than this belongs to a process that stalled or died mid-step. */
+const GUARD_STALE_MS = 5_000;
+/** An unreadable lock file is given this long (at least) for its creator to finish writing it. */
+const UNREADABLE_GRACE_MS = 2_000;
+
+/** Creates `file` with `text` only if it does not exist; `false` when it does. */
+async function createExclusive(file: string, text: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'wx', 0o600);
+  } catch (error) {
+    if (ioCode(error) === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(text, 'utf8');
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await removeFile(file).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+  return true;
+}
+
+/** The file's content with the identity of the file it came from; `undefined` when missing. */
+async function observe(file: string): Promise<Observed | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if (ioCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const info = await handle.stat();
+    const text = await handle.readFile('utf8');
+    return { text, ino: info.ino, mtimeMs: info.mtimeMs };
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseRecord(text: string): LockRecord | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LockRecord> | null;
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      typeof value.pid === 'number' &&
+      typeof value.host === 'string' &&
+      typeof value.owner === 'string' &&
+      typeof value.expiresAt === 'number'
+    ) {
+      return value as LockRecord;
+    }
+  } catch {}
+  return undefined;
+}
+
+/** Whether a process with this pid exists (EPERM: it exists but is not ours). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return ioCode(error) === 'EPERM';
+  }
+}
+
+function holderIsGone(record: LockHolder, me: LockHolder): boolean {
+  // A pid means nothing on another host (a shared or network file system).
+  return record.host === me.host && record.pid !== me.pid && !isAlive(record.pid);
+}
+
+function isStale(observed: Observed, now: number, me: LockHolder): boolean {
+  const record = parseRecord(observed.text);
+  if (record === undefined) return now - observed.mtimeMs > UNREADABLE_GRACE_MS;
+  return record.expiresAt <= now || holderIsGone(record, me);
+}
+
+/** Takes the guard, or returns `undefined` when someone else holds it (clearing it if its holder is gone). */
+async function takeGuard(guardFile: string, me: LockHolder): Promise<string | undefined> {
+  const token = ownerToken();
+  const record: LockRecord = { ...me, owner: token, expiresAt: Date.now() + GUARD_STALE_MS };
+  if (await createExclusive(guardFile, JSON.stringify(record))) return token;
+  const observed = await observe(guardFile);
+  if (observed === undefined) return undefined;
+  const holder = parseRecord(observed.text);
+  const abandoned =
+    Date.now() - observed.mtimeMs > GUARD_STALE_MS ||
+    (holder !== undefined && holderIsGone(holder, me));
+  if (abandoned) await removeFile(guardFile);
+  return undefined;
+}
+
+async function dropGuard(guardFile: string, token: string): Promise<void> {
+  const observed = await observe(guardFile);
+  if (observed !== undefined && parseRecord(observed.text)?.owner === token) {
+    await removeFile(guardFile);
+  }
+}
+
+/** Runs `step` under the guard; `undefined` (step not run) when the guard is busy. */
+async function underGuard<T>(
+  lockFile: string,
+  me: LockHolder,
+  step: () => Promise<T>,
+): Promise<{ value: T } | undefined> {
+  const guardFile = `${lockFile}.guard`;
+  const token = await takeGuard(guardFile, me);
+  if (token === undefined) return undefined;
+  try {
+    return { value: await step() };
+  } finally {
+    await dropGuard(guardFile, token);
+  }
+}
+
+/**
+ * One attempt at the lock: the new owner token when taken, `undefined` when
+ * someone else holds it (poll again later).
+ */
+export async function acquireFileLock(
+  directory: string,
+  lockFile: string,
+  ttl: number,
+  me: LockHolder = { pid: process.pid, host: hostname() },
+): Promise<string | undefined> {
+  await ensureDirectory(directory);
+  for (let round = 0; round < 3; round++) {
+    const owner = ownerToken();
+    const record: LockRecord = { ...me, owner, expiresAt: Date.now() + ttl };
+    if (await createExclusive(lockFile, JSON.stringify(record))) return owner;
+    const observed = await observe(lockFile);
+    if (observed === undefined) continue; // released in between: try again at once
+    if (!isStale(observed, Date.now(), me)) return undefined;
+    const removed = await underGuard(lockFile, me, async () => {
+      const current = await observe(lockFile);
+      if (current === undefined) return true;
+      if (current.ino !== observed.ino || current.text !== observed.text) return false;
+      await removeFile(lockFile);
+      return true;
+    });
+    if (removed?.value !== true) return undefined;
+  }
+  return undefined;
+}
+
+/** Deletes the lock file if it still names `owner`; waits a little for a busy guard. */
+export async function releaseFileLock(
+  lockFile: string,
+  owner: string,
+  me: LockHolder = { pid: process.pid, host: hostname() },
+): Promise<void> {
+  const giveUpAt = Date.now() + 2 * GUARD_STALE_MS;
+  let delay = 2;
+  for (;;) {
+    const done = await underGuard(lockFile, me, async () => {
+      const current = await observe(lockFile);
+      if (current !== undefined && parseRecord(current.text)?.owner === owner) {
+        await removeFile(lockFile);
+      }
+    });
+    // Past that, the guard's holder is gone and our lock expires by itself (ttl).
+    if (done !== undefined || Date.now() > giveUpAt) return;
+    await sleep(delay, undefined);
+    delay = Math.min(delay * 2, 50);
+  }
+}

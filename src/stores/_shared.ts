@@ -1,0 +1,121 @@
+/**
+ * What every store shares: argument checks, abortable waiting with backoff,
+ * owner tokens. Web-standard globals only, so MemoryStore stays portable.
+ */
+
+import type { TokenStoreLockOptions } from '../core/index.js';
+import {
+  AbortedError,
+  InvalidArgumentError,
+  LockTimeoutError,
+  parseSessionTokens,
+  type SessionTokens,
+} from '../core/index.js';
+
+/** The longest delay `setTimeout` honours (a longer one fires at once). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Throws a clear error for a key no store can use. */
+export function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || key === '') {
+    throw new InvalidArgumentError('key', 'The token store key must be a non-empty string');
+  }
+  return key;
+}
+
+/**
+ * Validates and copies tokens on their way into (or out of) a store, so the
+ * caller's object and the stored one never alias and a typo such as
+ * `refresh_token` is refused instead of silently storing nothing.
+ */
+export function copyTokens(tokens: unknown): SessionTokens {
+  return parseSessionTokens(tokens);
+}
+
+/** Checks `lock()` options; returns them as whole milliseconds. */
+export function checkLockOptions(options: TokenStoreLockOptions | undefined): {
+  ttl: number;
+  wait: number;
+  signal: AbortSignal | undefined;
+} {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(
+      'options',
+      'lock(key, options) needs options { ttl, wait } in milliseconds',
+    );
+  }
+  const { ttl, wait, signal } = options;
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      'options.ttl',
+      `options.ttl must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (how long a crashed holder may block others)`,
+    );
+  }
+  if (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0) {
+    throw new InvalidArgumentError(
+      'options.wait',
+      'options.wait must be a number of milliseconds >= 0, or Infinity (how long to wait for the lock)',
+    );
+  }
+  return { ttl: Math.ceil(ttl), wait, signal };
+}
+
+export function abortedError(signal: AbortSignal): AbortedError {
+  return new AbortedError({ cause: signal.reason });
+}
+
+export function lockTimeout(key: string, wait: number): LockTimeoutError {
+  return new LockTimeoutError(key, wait);
+}
+
+/** Resolves after `ms`, rejects with AbortedError as soon as `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortedError(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortedError(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Polls `attempt` until it succeeds, with capped exponential backoff and
+ * jitter (waiters in different processes spread out instead of hammering the
+ * lock in step). Rejects with LockTimeoutError after `wait` ms, AbortedError
+ * when `signal` aborts.
+ */
+export async function pollForLock<T>(
+  key: string,
+  wait: number,
+  signal: AbortSignal | undefined,
+  attempt: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + wait;
+  let delay = 5;
+  for (;;) {
+    if (signal?.aborted) throw abortedError(signal);
+    const held = await attempt();
+    if (held !== undefined) return held;
+    const left = deadline - Date.now();
+    if (left <= 0) throw lockTimeout(key, wait);
+    await sleep(Math.min(left, delay * (0.5 + Math.random())), signal);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/** A random owner token (128 bits from the platform CSPRNG), hex. */
+export function ownerToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}

@@ -1,0 +1,208 @@
+/**
+ * `spotify-session/stores/file`: tokens in JSON files, shared safely by every
+ * process of one user on one machine (Node).
+ */
+import { homedir, hostname } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import {
+  InvalidArgumentError,
+  type SessionTokens,
+  StoreError,
+  type StoreOperation,
+  type TokenStore,
+  type TokenStoreLock,
+  type TokenStoreLockOptions,
+} from '../core/index.js';
+import { acquireFileLock, releaseFileLock } from './_file-lock.js';
+import { ioCode, readText, removeFile, writeFileAtomic } from './_fs.js';
+import { checkKey, checkLockOptions, copyTokens, pollForLock } from './_shared.js';
+
+export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
+
+/** Options of {@link FileStore}. */
+export interface FileStoreOptions {
+  /**
+   * Directory holding one `<key>.json` file per key (created with mode 0700
+   * on first write). Relative paths resolve against the working directory.
+   * @default FileStore.defaultDirectory()
+   */
+  directory?: string | undefined;
+}
+
+/** Keys become file names: nothing that could leave the directory or hide a file. */
+const KEY_PATTERN = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]{0,127}$/;
+/** Names Windows reserves for devices, whatever the extension. */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/i;
+
+function checkFileKey(key: string): string {
+  checkKey(key);
+  if (!KEY_PATTERN.test(key) || key.includes('..') || WINDOWS_DEVICE.test(key)) {
+    throw new InvalidArgumentError(
+      'key',
+      `FileStore keys become file names: use 1–128 letters, digits, ".", "_", "-", "+" or "@", not starting with "." and without ".." or a device name such as "con" (got ${JSON.stringify(key.slice(0, 140))})`,
+    );
+  }
+  return key;
+}
+
+/**
+ * Keeps each key's tokens in `<directory>/<key>.json` (mode 0600, in a
+ * directory created with mode 0700). Writes are atomic — a temporary file in
+ * the same directory, flushed to disk, then renamed over the old one — so a
+ * reader or a crash never sees half a file.
+ *
+ * `lock()` works across processes with a `<key>.lock` file created
+ * exclusively; a lock whose holder died (same machine) or whose `ttl` passed
+ * is taken over safely. Meant for one machine: on network file systems,
+ * prefer `RedisStore`.
+ */
+export class FileStore implements TokenStore {
+  /** The directory the files live in (absolute). */
+  readonly directory: string;
+
+  constructor(options: FileStoreOptions = {}) {
+    const directory = options.directory ?? FileStore.defaultDirectory();
+    if (typeof directory !== 'string' || directory === '') {
+      throw new InvalidArgumentError(
+        'options.directory',
+        'FileStore directory must be a non-empty path (or leave it out for FileStore.defaultDirectory())',
+      );
+    }
+    this.directory = resolve(directory);
+  }
+
+  /**
+   * Where tokens live by default: `$XDG_CONFIG_HOME/spotify-session` when
+   * `XDG_CONFIG_HOME` is set, else `~/Library/Application Support/spotify-session`
+   * on macOS, `%APPDATA%\spotify-session` on Windows, `~/.config/spotify-session`
+   * elsewhere.
+   *
+   * @param env - the environment to read. @default process.env
+   * @param platform - the platform's conventions to follow. @default process.platform
+   * @param home - the user's home directory. @default os.homedir()
+   */
+  static defaultDirectory(
+    env: Readonly<Record<string, string | undefined>> = process.env,
+    platform: NodeJS.Platform = process.platform,
+    home: string = homedir(),
+  ): string {
+    const xdg = env.XDG_CONFIG_HOME;
+    // The XDG spec says relative values are invalid and must be ignored.
+    if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'spotify-session');
+    if (platform === 'darwin')
+      return join(home, 'Library', 'Application Support', 'spotify-session');
+    if (platform === 'win32') {
+      const appData = env.APPDATA;
+      return join(
+        appData !== undefined && appData !== '' ? appData : join(home, 'AppData', 'Roaming'),
+        'spotify-session',
+      );
+    }
+    return join(home, '.config', 'spotify-session');
+  }
+
+  /** The file holding `key`'s tokens. */
+  fileOf(key: string): string {
+    return join(this.directory, `${checkFileKey(key)}.json`);
+  }
+
+  async get(key: string): Promise<SessionTokens | undefined> {
+    const file = this.fileOf(key);
+    let text: string | undefined;
+    try {
+      text = await readText(file);
+    } catch (error) {
+      throw ioError('get', key, file, error);
+    }
+    if (text === undefined) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new StoreError('get', key, {
+        cause: error,
+        message: `${file} is not valid JSON (edited by hand, or written by another program): delete it and authorize again to store fresh tokens`,
+      });
+    }
+    try {
+      return copyTokens(value);
+    } catch (error) {
+      throw new StoreError('get', key, {
+        cause: error,
+        message: `${file} does not hold spotify-session tokens (${(error as Error).message}): delete it and authorize again to store fresh tokens`,
+      });
+    }
+  }
+
+  async set(key: string, tokens: SessionTokens): Promise<void> {
+    const file = this.fileOf(key);
+    const text = `${JSON.stringify(copyTokens(tokens), null, 2)}\n`;
+    try {
+      await writeFileAtomic(this.directory, file, text);
+    } catch (error) {
+      throw ioError('set', key, file, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.fileOf(key);
+    try {
+      await removeFile(file);
+    } catch (error) {
+      throw ioError('delete', key, file, error);
+    }
+  }
+
+  /**
+   * Holds `key` across processes until `release()` or until `ttl` passes.
+   * Waiters poll with backoff.
+   * @throws {LockTimeoutError} still held after `wait` ms.
+   * @throws {AbortedError} `signal` aborted first.
+   * @throws {StoreError} the lock file could not be created or read.
+   */
+  async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock> {
+    const lockFile = `${this.fileOf(key).slice(0, -'.json'.length)}.lock`;
+    const { ttl, wait, signal } = checkLockOptions(options);
+    const me = { pid: process.pid, host: hostname() };
+    const owner = await pollForLock(key, wait, signal, async () => {
+      try {
+        return await acquireFileLock(this.directory, lockFile, ttl, me);
+      } catch (error) {
+        throw ioError('lock', key, lockFile, error);
+      }
+    });
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          await releaseFileLock(lockFile, owner, me);
+        } catch (error) {
+          throw ioError('release', key, lockFile, error);
+        }
+      },
+    };
+  }
+}
+
+function ioError(operation: StoreOperation, key: string, file: string, error: unknown): StoreError {
+  const code = ioCode(error);
+  const hint =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'check that you own it and its directory (files should be mode 0600, the directory 0700)'
+      : code === 'ENOSPC' || code === 'EDQUOT'
+        ? 'free some disk space and try again'
+        : code === 'EROFS'
+          ? 'the file system is read-only: choose another directory'
+          : code === 'ENOTDIR' || code === 'EISDIR'
+            ? 'something else is in the way of the file or its directory: move it'
+            : 'check the file and its directory';
+  const verb = { get: 'read', set: 'write', delete: 'delete', lock: 'lock', release: 'unlock' }[
+    operation
+  ];
+  return new StoreError(operation, key, {
+    cause: error,
+    message: `FileStore could not ${verb} ${file}${code === undefined ? '' : ` (${code})`}: ${hint}`,
+  });
+}

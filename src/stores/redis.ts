@@ -1,0 +1,236 @@
+/**
+ * `spotify-session/stores/redis`: tokens in Redis, shared by any number of
+ * processes and machines (Node, `ioredis`).
+ */
+import type { Cluster, Redis } from 'ioredis';
+import {
+  ConfigurationError,
+  type SessionTokens,
+  StoreError,
+  type StoreOperation,
+  type TokenStore,
+  type TokenStoreLock,
+  type TokenStoreLockOptions,
+} from '../core/index.js';
+import { checkKey, checkLockOptions, copyTokens, ownerToken, pollForLock } from './_shared.js';
+
+export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
+
+// ioredis is an optional peer dependency of the library (only this entry point needs it), so
+// a missing one gets a message that says what to install instead of a bare ERR_MODULE_NOT_FOUND.
+const { Redis: RedisClient } = await import('ioredis').catch((error: unknown) => {
+  if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  throw new ConfigurationError(
+    'ioredis',
+    "spotify-session/stores/redis needs the ioredis package, which is not installed: run `npm install ioredis` (or use FileStore from 'spotify-session/stores/file' or MemoryStore from 'spotify-session/stores')",
+    { cause: error },
+  );
+});
+
+/** Spotify refresh tokens live about six months (180 days) from the original authorization. */
+export const DEFAULT_REDIS_TTL_SECONDS = 15_552_000;
+
+/** Options of {@link RedisStore}: give exactly one of `client` and `url`. */
+export interface RedisStoreOptions {
+  /**
+   * An `ioredis` client (`Redis` or `Cluster`) that you created and close
+   * yourself. Commands wait in its offline queue while it reconnects,
+   * according to its own options.
+   * @default none (then `url` is required)
+   */
+  client?: Redis | Cluster | undefined;
+  /**
+   * `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS): the
+   * store creates its own client, closed by {@link RedisStore.close}.
+   * @default none (then `client` is required)
+   */
+  url?: string | undefined;
+  /**
+   * With `url`: milliseconds a command may take before it fails with a
+   * `StoreError`, so a frozen Redis cannot hang a Session. (With `client`,
+   * set ioredis's own `commandTimeout`.)
+   * @default 5_000
+   */
+  commandTimeout?: number | undefined;
+  /**
+   * Prefix of the keys holding tokens: `key` is stored at `prefix + key`.
+   * @default 'spotify-session:tokens:'
+   */
+  prefix?: string | undefined;
+  /**
+   * Prefix of the lock keys: `lock(key)` uses `lockPrefix + key`.
+   * @default 'spotify-session:locks:'
+   */
+  lockPrefix?: string | undefined;
+  /**
+   * Seconds stored tokens live after each `set`, so abandoned tokens do not
+   * stay forever. Never shorter than the access token's remaining life.
+   * @default 15552000 (180 days, the refresh token's lifetime)
+   */
+  ttl?: number | undefined;
+}
+
+/** Deletes the lock only if it still holds our owner token (atomic on the server). */
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}
+
+/**
+ * Keeps each key's tokens as JSON in Redis at `prefix + key`, with a TTL
+ * renewed on every `set`. `lock()` is `SET lockKey owner NX PX ttl` with a
+ * random owner token, released by a compare-and-delete script, so a holder
+ * whose lock expired never removes its successor's lock.
+ */
+export class RedisStore implements TokenStore {
+  /** The ioredis client in use (yours, or the one created from `url`). */
+  readonly client: Redis | Cluster;
+  /** Prefix of token keys. */
+  readonly prefix: string;
+  /** Prefix of lock keys. */
+  readonly lockPrefix: string;
+  /** Seconds tokens live after each `set`. */
+  readonly ttl: number;
+  readonly #ownsClient: boolean;
+
+  constructor(options: RedisStoreOptions) {
+    const given = options ?? ({} as RedisStoreOptions);
+    if ((given.client === undefined) === (given.url === undefined)) {
+      throw new ConfigurationError(
+        given.client === undefined ? 'url' : 'client',
+        'RedisStore needs exactly one of `client` (an ioredis client) or `url` (redis://host:port)',
+      );
+    }
+    if (given.url !== undefined) {
+      if (typeof given.url !== 'string' || !/^rediss?:\/\//.test(given.url)) {
+        throw new ConfigurationError(
+          'url',
+          'RedisStore url must start with redis:// or rediss:// (e.g. redis://127.0.0.1:6379)',
+        );
+      }
+      const commandTimeout = given.commandTimeout ?? 5_000;
+      if (!Number.isSafeInteger(commandTimeout) || commandTimeout < 1) {
+        throw new ConfigurationError(
+          'commandTimeout',
+          'RedisStore commandTimeout must be a whole number of milliseconds >= 1',
+        );
+      }
+      const client = new RedisClient(given.url, {
+        maxRetriesPerRequest: 2,
+        connectTimeout: 5_000,
+        commandTimeout,
+      });
+      // Failures reach the caller through the rejected command; without a
+      // listener ioredis would also print every reconnection attempt.
+      client.on('error', () => {});
+      this.client = client;
+      this.#ownsClient = true;
+    } else {
+      this.client = given.client as Redis | Cluster;
+      this.#ownsClient = false;
+    }
+    this.prefix = given.prefix ?? 'spotify-session:tokens:';
+    this.lockPrefix = given.lockPrefix ?? 'spotify-session:locks:';
+    const ttl = given.ttl ?? DEFAULT_REDIS_TTL_SECONDS;
+    if (!Number.isSafeInteger(ttl) || ttl < 1) {
+      throw new ConfigurationError('ttl', 'RedisStore ttl must be a whole number of seconds >= 1');
+    }
+    this.ttl = ttl;
+  }
+
+  async get(key: string): Promise<SessionTokens | undefined> {
+    const redisKey = this.prefix + checkKey(key);
+    let text: string | null;
+    try {
+      text = await this.client.get(redisKey);
+    } catch (error) {
+      throw this.#failure('get', key, error);
+    }
+    if (text === null) return undefined;
+    try {
+      return copyTokens(JSON.parse(text));
+    } catch (error) {
+      throw new StoreError('get', key, {
+        cause: error,
+        message: `Redis key "${redisKey}" does not hold spotify-session tokens: delete it (DEL) and authorize again to store fresh tokens`,
+      });
+    }
+  }
+
+  async set(key: string, tokens: SessionTokens): Promise<void> {
+    const redisKey = this.prefix + checkKey(key);
+    const value = copyTokens(tokens);
+    const accessTokenLeft =
+      value.expiresAt === undefined ? 0 : value.expiresAt - Math.floor(Date.now() / 1000);
+    try {
+      await this.client.set(
+        redisKey,
+        JSON.stringify(value),
+        'EX',
+        Math.max(this.ttl, accessTokenLeft),
+      );
+    } catch (error) {
+      throw this.#failure('set', key, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const redisKey = this.prefix + checkKey(key);
+    try {
+      await this.client.del(redisKey);
+    } catch (error) {
+      throw this.#failure('delete', key, error);
+    }
+  }
+
+  /**
+   * Holds `key` across processes and machines until `release()` or until
+   * `ttl` passes. Waiters retry with backoff.
+   * @throws {LockTimeoutError} still held after `wait` ms.
+   * @throws {AbortedError} `signal` aborted first.
+   * @throws {StoreError} Redis failed.
+   */
+  async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock> {
+    const lockKey = this.lockPrefix + checkKey(key);
+    const { ttl, wait, signal } = checkLockOptions(options);
+    const owner = ownerToken();
+    await pollForLock(key, wait, signal, async () => {
+      try {
+        return (await this.client.set(lockKey, owner, 'PX', ttl, 'NX')) === 'OK' ? true : undefined;
+      } catch (error) {
+        throw this.#failure('lock', key, error);
+      }
+    });
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          await this.client.eval(RELEASE_SCRIPT, 1, lockKey, owner);
+        } catch (error) {
+          throw this.#failure('release', key, error);
+        }
+      },
+    };
+  }
+
+  /** Closes the client if this store created it (from `url`); yours is left open. */
+  async close(): Promise<void> {
+    if (!this.#ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  #failure(operation: StoreOperation, key: string, error: unknown): StoreError {
+    return new StoreError(operation, key, {
+      cause: error,
+      message: `RedisStore could not ${operation} "${key}": ${describe(error)} (check that Redis is reachable)`,
+    });
+  }
+}
