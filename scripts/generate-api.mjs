@@ -415,6 +415,8 @@ function paramType(op, p, config, emitter, aliasPrefix = '') {
 /** @param {Param} p */
 function paramDoc(p) {
   const notes = [`Sent as \`${p.wire}\` in the ${p.where === 'body' ? 'JSON body' : p.where}.`];
+  if (p.wire === 'market' && p.where === 'query' && !p.required)
+    notes.push("When omitted, the client's `market` option is sent, if set.");
   const s = p.schema;
   if (s.minimum !== undefined && s.maximum !== undefined)
     notes.push(`From ${s.minimum} to ${s.maximum}.`);
@@ -470,7 +472,8 @@ function methodDoc(op, indent) {
  * leading `/`; `{name}` marks a path argument), then tokens for the arguments after the path
  * ones: `?wire` a positional query value, `+wire` a positional JSON body field, `~type` a
  * positional raw body of that content type, `-wire` an option that travels in the JSON body
- * (every other option goes to the query).
+ * (every other option goes to the query), `*` the operation takes an optional `market` query
+ * parameter, so the client's default `market` applies when the call names none.
  * @param {Operation[]} operations
  */
 function packTable(operations) {
@@ -486,6 +489,15 @@ function packTable(operations) {
   return [...groups].map(([group, entries]) => `${group}>${entries.join(';')}`).join('|');
 }
 
+/**
+ * Whether the client's default `market` applies: the operation takes an optional `market` query
+ * parameter. No other operation ever gets one.
+ * @param {Operation} op
+ */
+export function takesMarket(op) {
+  return op.options.some((p) => p.where === 'query' && p.wire === 'market');
+}
+
 /** @param {Operation} op @param {string} method */
 function entry(op, method) {
   const tokens = [];
@@ -495,6 +507,7 @@ function entry(op, method) {
   }
   if (op.rawBody) tokens.push(`~${op.rawBody}`);
   for (const p of op.options) if (p.where === 'body') tokens.push(`-${p.wire}`);
+  if (takesMarket(op)) tokens.push('*');
   return [method, METHOD_LETTER[op.method], op.path.slice(1), ...tokens].join(' ');
 }
 
@@ -653,6 +666,8 @@ function call(
       body = next('jpegBase64') as string;
       headers = { 'Content-Type': wire };
     }
+    // A \`market\` key left undefined asks the requester for its default market; an option overrides it.
+    else if (token === '*') query.market = undefined as never;
   }
   const last = args[index] ?? {};
   if (typeof last !== 'object' || Array.isArray(last) || args.length > index + 1) {
@@ -729,6 +744,8 @@ operation table are generated from the OpenAPI description of the Web API mainta
 Each operation is a method of \`SpotifyWebAPI\`, grouped by resource: \`api.albums.get(id)\` sends
 \`GET /albums/{id}\`, \`api.player.pause({ deviceId })\` sends \`PUT /me/player/pause?device_id=…\`.
 \`api.me()\` is \`api.users.me()\`; \`api.request(method, path, { query, body })\` reaches anything else.
+How to set the client up, refresh, errors, retries, paging and testing against the emulator:
+[docs/web-api.md](web-api.md).
 
 How to read a row:
 
@@ -737,6 +754,8 @@ How to read a row:
 - Option names are the camelCase form of the wire names (\`deviceId\` is sent as \`device_id\`).
   Values inside objects and arrays keep their wire shape, like the responses.
 - List parameters (\`ids\`, \`uris\`, …) take an array or a string; arrays are sent comma-joined.
+- \`market\`: the ${operations.filter(takesMarket).length} operations with a \`market\` option send the client's \`market\` option when the
+  call names none; the others never send one.
 - Where Spotify accepts a value both in the query and in the JSON body, the client sends it in
   the body.
 - Withdrawn endpoints: Spotify closed them to new apps in November 2024 (recommendations, audio

@@ -16,6 +16,17 @@ export interface PageLike<T> {
  */
 export type PageSource<T> = PageLike<T> | { readonly [key: string]: PageLike<T> | undefined };
 
+/**
+ * The item type of a page, or of the pages an answer wraps (search: the union
+ * of the types asked for; at run time only the one page present is walked).
+ */
+export type PageItem<A> =
+  A extends PageLike<infer T>
+    ? T
+    : {
+        [K in keyof A]-?: NonNullable<A[K]> extends PageLike<infer T> ? T : never;
+      }[keyof A];
+
 /** Options of `SpotifyWebAPI.paginate()`. */
 export interface PaginateOptions {
   /**

@@ -1,6 +1,11 @@
 /** Options for one Web API request made through a {@link Requester}. */
 export interface ApiRequestOptions {
-  /** Query parameters; arrays are comma-joined, `undefined` entries are omitted. */
+  /**
+   * Query parameters; arrays are comma-joined, `undefined` entries are omitted,
+   * except `market: undefined`, which sends the client's `market` option when
+   * one is set. Generated methods pass that key for exactly the operations
+   * whose reference lists an optional `market`.
+   */
   query?:
     | Record<string, string | number | boolean | readonly (string | number)[] | undefined>
     | undefined;

@@ -90,6 +90,56 @@ describe('requests', () => {
     ]);
   });
 
+  it('sends the default market from generated methods whose operation takes one, and only there', async () => {
+    const { api, seen } = await setup(
+      (request) => ({ status: request.method === 'PUT' ? 204 : 200, body: {} }),
+      {
+        market: 'SE',
+      },
+    );
+    await api.albums.get('a1');
+    await api.tracks.get('t1');
+    await api.search('abba', 'track', { limit: 1 });
+    await api.playlists.items.list('p1');
+    await api.player.state();
+    await api.player.pause();
+    await api.me();
+    await api.users.me();
+    await api.users.topTracks();
+    await api.playlists.mine();
+    expect(seen.map((request) => request.url)).toEqual([
+      '/v1/albums/a1?market=SE',
+      '/v1/tracks/t1?market=SE',
+      '/v1/search?q=abba&type=track&market=SE&limit=1',
+      '/v1/playlists/p1/items?market=SE',
+      '/v1/me/player?market=SE',
+      '/v1/me/player/pause',
+      '/v1/me',
+      '/v1/me',
+      '/v1/me/top/tracks',
+      '/v1/me/playlists',
+    ]);
+  });
+
+  it('lets a call’s own market win over the default, and sends none without a default', async () => {
+    const { api, seen } = await setup(() => ({ body: {} }), { market: 'SE' });
+    await api.albums.get('a1', { market: 'US' });
+    await api.search('abba', ['album'], { market: 'from_token' });
+    await api.albums.get('a1', { market: undefined });
+    const plain = await setup(() => ({ body: {} }));
+    await plain.api.albums.get('a1');
+    await plain.api.tracks.get('t1', { market: 'DE' });
+    expect(seen.map((request) => request.url)).toEqual([
+      '/v1/albums/a1?market=US',
+      '/v1/search?q=abba&type=album&market=from_token',
+      '/v1/albums/a1?market=SE',
+    ]);
+    expect(plain.seen.map((request) => request.url)).toEqual([
+      '/v1/albums/a1',
+      '/v1/tracks/t1?market=DE',
+    ]);
+  });
+
   it('sends objects as JSON and strings as they are', async () => {
     const { api, seen } = await setup(() => ({ status: 201, body: { snapshot_id: 's1' } }));
     const answer = await api.request('POST', '/playlists/p1/items', {
@@ -510,6 +560,37 @@ describe('paginate', () => {
     for await (const item of api.paginate(first, { max: 7 })) items.push(item.n);
     expect(items).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(seen).toHaveLength(3);
+  });
+
+  it('walks a search for one type, typed from the answer (a page under one key)', async () => {
+    const { api, seen } = await setup((request) => ({
+      body: {
+        tracks: {
+          href: request.url,
+          items: request.url.includes('offset=1')
+            ? [{ name: 'second', type: 'track' }]
+            : [{ name: 'first', type: 'track' }],
+          limit: 1,
+          offset: 0,
+          total: 2,
+          previous: null,
+          next: request.url.includes('offset=1')
+            ? null
+            : 'https://api.spotify.com/v1/search?q=abba&type=track&offset=1&limit=1',
+        },
+      },
+    }));
+    const names: (string | undefined)[] = [];
+    for await (const item of api.paginate(api.search('abba', 'track', { limit: 1 }))) {
+      // @ts-expect-error items are typed from SearchItems' pages, not `any`
+      item.notAField;
+      names.push(item.name);
+    }
+    expect(names).toEqual(['first', 'second']);
+    expect(seen.map((r) => r.url)).toEqual([
+      '/v1/search?q=abba&type=track&limit=1',
+      '/v1/search?q=abba&type=track&offset=1&limit=1',
+    ]);
   });
 
   it('follows cursor pages wrapped under one key, rebasing api.spotify.com links', async () => {

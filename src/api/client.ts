@@ -20,7 +20,13 @@ import {
 import type { CallOptions } from './_generated/params.js';
 import { createResources, type Resources } from './_generated/resources.js';
 import type { PrivateUserObject } from './_generated/types.js';
-import { type PageSource, type PaginateOptions, paginatePages, resolveMax } from './_paginate.js';
+import {
+  type PageItem,
+  type PageSource,
+  type PaginateOptions,
+  paginatePages,
+  resolveMax,
+} from './_paginate.js';
 import type { ApiRequestOptions, Requester } from './_requester.js';
 import {
   DEFAULT_MAX_RETRY_AFTER_SECONDS,
@@ -695,8 +701,8 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
    * Every item of a paged answer, page after page, following `next` links
    * (offset and cursor pages alike).
    *
-   * @param first - the first page (or its promise, e.g.
-   *   `api.playlists.items.list(id, { limit: 50 })`), or a path to GET.
+   * @param first - a path to GET (`/me/tracks`), with `options.query`; name
+   *   the item type yourself (`paginate<SavedTrackObject>(…)`).
    * @example
    * ```ts
    * import { SpotifyWebAPI } from 'spotify-session/api';
@@ -706,6 +712,31 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
    * }
    * ```
    */
+  paginate<T = unknown>(
+    first: string,
+    options?: PaginateOptions & Pick<ApiRequestOptions, 'query'>,
+  ): AsyncGenerator<T, void, undefined>;
+  /**
+   * Every item of a paged answer, page after page, following `next` links
+   * (offset and cursor pages alike).
+   *
+   * @param first - the first page or its promise (e.g.
+   *   `api.playlists.items.list(id, { limit: 50 })`), or an answer holding
+   *   one page under one key (a search for one type); items are typed from it.
+   * @example
+   * ```ts
+   * import { SpotifyWebAPI } from 'spotify-session/api';
+   * declare const api: SpotifyWebAPI, playlistId: string;
+   * const first = api.playlists.items.list(playlistId, { limit: 50 });
+   * for await (const entry of api.paginate(first, { max: 500 })) {
+   *   console.log(entry.item?.name);
+   * }
+   * ```
+   */
+  paginate<A extends object>(
+    first: A | Promise<A>,
+    options?: PaginateOptions,
+  ): AsyncGenerator<PageItem<A>, void, undefined>;
   paginate<T = unknown>(
     first: string | PageSource<T> | Promise<PageSource<T>>,
     options: PaginateOptions & Pick<ApiRequestOptions, 'query'> = {},

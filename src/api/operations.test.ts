@@ -51,6 +51,8 @@ interface Case {
   full: Expected;
   /** The same call with every option `undefined`: those must not be sent. */
   bare: Expected;
+  /** The description offers an optional `market` query parameter: the client's default applies. */
+  takesMarket: boolean;
 }
 
 const camel = (wire: string) => wire.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -178,6 +180,7 @@ function buildCases(): Case[] {
         options,
         full,
         bare: base,
+        takesMarket: optional.some((p) => p.where === 'query' && p.wire === 'market'),
       });
     }
   }
@@ -192,11 +195,15 @@ function method(root: unknown, name: string): (...args: unknown[]) => Promise<un
   return fn as (...args: unknown[]) => Promise<unknown>;
 }
 
-/** What a Requester must receive for an expectation (empty parts left out). */
-function requesterCall(expected: Expected, signal?: AbortSignal) {
+/**
+ * What a Requester must receive for an expectation (empty parts left out). An operation that
+ * takes a `market` passes the key even when the call names none, left `undefined`: that asks
+ * the requester for its default market.
+ */
+function requesterCall(expected: Expected, takesMarket: boolean, signal?: AbortSignal) {
   const options: ApiRequestOptions = {};
-  if (Object.keys(expected.query).length)
-    options.query = expected.query as ApiRequestOptions['query'];
+  const query = takesMarket ? { market: undefined, ...expected.query } : expected.query;
+  if (Object.keys(query).length) options.query = query as ApiRequestOptions['query'];
   if (expected.body !== undefined) options.body = expected.body;
   if (expected.headers) options.headers = expected.headers;
   if (signal) options.signal = signal;
@@ -253,14 +260,18 @@ describe.skipIf(!hasSpec)('every Web API operation', () => {
     ]);
     expect(calls).toStrictEqual([
       ['GET', '/albums/4aawyAB9vmqN3uQ7FjRGTy', { query: { market: 'SE' } }],
-      ['GET', '/me/player', {}],
+      ['GET', '/me/player', { query: { market: undefined } }],
       ['GET', '/me/library/contains', { query: { uris: ['spotify:track:1'] } }],
-      ['GET', '/search', { query: { q: 'abba', type: ['album', 'track'], limit: 5 } }],
+      [
+        'GET',
+        '/search',
+        { query: { q: 'abba', type: ['album', 'track'], market: undefined, limit: 5 } },
+      ],
       ['PUT', '/me/player/pause', { query: { device_id: 'd1' } }],
       ['PUT', '/me/player/pause', { query: { device_id: 1 } }],
       ['PUT', '/me/player/pause', { query: { device_id: 'd1' } }],
       ['PUT', '/me/player/repeat', { query: { state: 'all' } }],
-      ['GET', '/search', { query: { q: 'abba', type: ['song'] } }],
+      ['GET', '/search', { query: { q: 'abba', type: ['song'], market: undefined } }],
     ]);
   });
 
@@ -284,9 +295,9 @@ describe.skipIf(!hasSpec)('every Web API operation', () => {
         await method(api, c.name)(...c.args, undefinedOptions);
         await method(api, c.name)(...c.args);
         expect(calls).toStrictEqual([
-          requesterCall(c.full, signal),
-          requesterCall(c.bare),
-          requesterCall(c.bare),
+          requesterCall(c.full, c.takesMarket, signal),
+          requesterCall(c.bare, c.takesMarket),
+          requesterCall(c.bare, c.takesMarket),
         ]);
       },
     );
@@ -368,5 +379,38 @@ describe.skipIf(!hasSpec)('every Web API operation', () => {
         }
       },
     );
+  });
+
+  describe('through SpotifyWebAPI with a default market', () => {
+    const marketCases = cases.map(
+      (c) => [c.name, c.takesMarket ? 'takes' : 'never gets', c] as const,
+    );
+
+    it('marks the 28 operations whose description offers an optional market', () => {
+      expect(cases.filter((c) => c.takesMarket).map((c) => c.name)).toHaveLength(28);
+      expect(cases.find((c) => c.name === 'player.pause')?.takesMarket).toBe(false);
+      expect(cases.find((c) => c.name === 'albums.get')?.takesMarket).toBe(true);
+    });
+
+    it.each(marketCases)('%s %s the default market; an explicit one wins', async (_, __, c) => {
+      const urls: URL[] = [];
+      const api = new SpotifyWebAPI({
+        apiUrl: 'https://api.test/v1',
+        market: 'SE',
+        fetch: async (input, init) => {
+          urls.push(new URL(new Request(input, init).url));
+          return new Response(null, { status: 204 });
+        },
+      });
+      api.setAccessToken('token-1');
+      await method(api, c.name)(...c.args);
+      await method(api, c.name)(...c.args, c.options);
+      expect(urls[0]?.searchParams.get('market')).toBe(c.takesMarket ? 'SE' : null);
+      // With every option given (the sample market among them), the call's own values win.
+      expect(urls[1]?.searchParams.get('market')).toBe(
+        c.takesMarket ? String(c.full.query.market) : null,
+      );
+      if (c.takesMarket) expect(c.full.query.market).not.toBe('SE');
+    });
   });
 });

@@ -20,6 +20,15 @@ import {
 /** The `fetch` shape this library calls (the global `fetch` fits). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
+/**
+ * Marks a {@link FetchLike} that enforces the deadline itself: called with a third argument
+ * (milliseconds), it settles within it, rejecting with a `TimeoutError` `DOMException` once
+ * it passes, and its answers hold their body already. With no caller signal,
+ * {@link sendRequest} then runs no timer, signal or race of its own (a Node upstream client
+ * saves a dozen microseconds per call that way).
+ */
+export const SELF_TIMED = Symbol.for('spotify-session.self-timed-fetch');
+
 /** Largest body read when {@link SendOptions.maxBodyBytes} is not given. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 /** Largest `Retry-After` believed, in seconds (one day). */
@@ -93,6 +102,26 @@ export async function sendRequest(
   const { signal: callerSignal, timeout } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (callerSignal?.aborted === true) throw new AbortedError({ cause: callerSignal.reason });
+  if (callerSignal === undefined && (options.fetch as { [SELF_TIMED]?: true })[SELF_TIMED]) {
+    let phase: 'fetch' | 'body' = 'fetch';
+    try {
+      const response = await (
+        options.fetch as (url: string, init: RequestInit, timeout: number) => Promise<Response>
+      )(url, init, timeout);
+      phase = 'body';
+      const text = await readBody(response, maxBodyBytes);
+      return { status: response.status, headers: response.headers, text, response };
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      throw failure(
+        error,
+        phase,
+        url,
+        timeout,
+        timedOut ? { kind: 'timeout', reason: error } : undefined,
+      );
+    }
+  }
 
   const controller = new AbortController();
   let stop: Stop | undefined;
@@ -120,18 +149,8 @@ export async function sendRequest(
   const onCallerAbort = () => halt({ kind: 'aborted', reason: callerSignal?.reason });
   callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
 
-  const fail = (error: unknown, phase: 'fetch' | 'body'): SpotifyError => {
-    if (stop?.kind === 'aborted') return new AbortedError({ cause: stop.reason });
-    if (stop?.kind === 'timeout') return new TimeoutError(timeout, { cause: stop.reason });
-    if (error instanceof InvalidResponseError) return error;
-    const origin = originOf(url);
-    return new NetworkError(
-      phase === 'fetch'
-        ? `No answer from ${origin} (${networkReason(error)})`
-        : `The answer from ${origin} broke off (${networkReason(error)})`,
-      { cause: error },
-    );
-  };
+  const fail = (error: unknown, phase: 'fetch' | 'body') =>
+    failure(error, phase, url, timeout, stop);
 
   let response: Response;
   try {
@@ -155,15 +174,38 @@ export async function sendRequest(
   }
 }
 
+/** The error for an exchange that failed: stopped by the deadline or the caller, or not. */
+function failure(
+  error: unknown,
+  phase: 'fetch' | 'body',
+  url: string,
+  timeout: number,
+  stop: Stop | undefined,
+): SpotifyError {
+  if (stop?.kind === 'aborted') return new AbortedError({ cause: stop.reason });
+  if (stop?.kind === 'timeout') return new TimeoutError(timeout, { cause: stop.reason });
+  if (error instanceof InvalidResponseError) return error;
+  const origin = originOf(url);
+  return new NetworkError(
+    phase === 'fetch'
+      ? `No answer from ${origin} (${networkReason(error)})`
+      : `The answer from ${origin} broke off (${networkReason(error)})`,
+    { cause: error },
+  );
+}
+
 function tooLarge(status: number, maxBodyBytes: number): InvalidResponseError {
   return new InvalidResponseError(status, `The response body is larger than ${maxBodyBytes} bytes`);
 }
 
+/** Reads the body; every wait ends when `stopped` rejects (none: the fetch bounds itself). */
 async function readBody(
   response: Response,
   maxBodyBytes: number,
-  stopped: Promise<never>,
+  stopped?: Promise<never>,
 ): Promise<string> {
+  const race = <T>(promise: Promise<T>) =>
+    stopped === undefined ? promise : Promise.race([promise, stopped]);
   const { status, headers } = response;
   const declared = headers.get('content-length');
   const length = declared === null ? Number.NaN : Number(declared);
@@ -172,7 +214,7 @@ async function readBody(
   // then skip the web-stream reads. A coded body may decode to far more than its length,
   // so it is read chunk by chunk below.
   if (Number.isInteger(length) && length <= maxBodyBytes && !headers.has('content-encoding')) {
-    const bytes = new Uint8Array(await Promise.race([response.arrayBuffer(), stopped]));
+    const bytes = new Uint8Array(await race(response.arrayBuffer()));
     if (bytes.byteLength > maxBodyBytes) throw tooLarge(status, maxBodyBytes);
     return bytes.byteLength === 0 ? '' : decoder.decode(bytes);
   }
@@ -188,7 +230,7 @@ async function readBody(
     let chunks: Uint8Array[] | undefined;
     let size = 0;
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), stopped]);
+      const { done, value } = await race(reader.read());
       if (done) break;
       size += value.byteLength;
       if (size > maxBodyBytes) throw tooLarge(status, maxBodyBytes);

@@ -32,11 +32,8 @@ export function createNodeAead(): Aead {
       const head = cipher.update(plaintext);
       const tail = cipher.final();
       const tag = cipher.getAuthTag();
-      const out = new Uint8Array(head.length + tail.length + TAG_BYTES);
-      out.set(head, 0);
-      out.set(tail, head.length);
-      out.set(tag, head.length + tail.length);
-      return out;
+      // Buffer.concat takes small outputs from Node's shared pool: no allocation of its own.
+      return Buffer.concat([head, tail, tag], head.length + tail.length + TAG_BYTES);
     },
     decrypt(key, nonce, additionalData, ciphertextAndTag) {
       if (ciphertextAndTag.length < TAG_BYTES) return undefined;

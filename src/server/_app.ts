@@ -29,6 +29,8 @@ export interface TokenRouteContext {
   client: ClientConfig;
   /** The keyring; resolves once its keys are imported (they were validated already). */
   keyring: Promise<Keyring>;
+  /** The keyring once its keys are imported: routes then use it without waiting a tick. */
+  loadedKeyring?: Keyring | undefined;
   /** Per-token limit (after a successful unseal), when on. */
   tokenLimiter: RateLimiter | undefined;
   logger: Logger;

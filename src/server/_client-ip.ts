@@ -117,6 +117,19 @@ function stripPort(text: string): string | undefined {
  */
 export function clientKey(address: string | undefined): string | undefined {
   if (typeof address !== 'string' || address.length > 64) return undefined;
+  // Most requests come from addresses seen just before: parse each one once.
+  if (recentKeys.has(address)) return recentKeys.get(address);
+  const key = parseClientKey(address);
+  if (recentKeys.size >= RECENT_KEYS_MAX) recentKeys.clear();
+  recentKeys.set(address, key);
+  return key;
+}
+
+/** Addresses parsed lately and their keys; emptied when full, so it stays small. */
+const recentKeys = new Map<string, string | undefined>();
+const RECENT_KEYS_MAX = 4096;
+
+function parseClientKey(address: string): string | undefined {
   const host = stripPort(address.trim());
   if (host === undefined || host === '') return undefined;
   const unzoned = host.includes('%') ? host.slice(0, host.indexOf('%')) : host;

@@ -44,7 +44,7 @@ export function refreshHandler(ctx: TokenRouteContext, route: string): Handler<A
     if (params instanceof Response) return params;
     const sealed = params.get('refresh_token');
     if (sealed === undefined) return invalidRequest('refresh_token is missing', requestId);
-    const keyring = await keyringOrAnswer(ctx, requestId);
+    const keyring = ctx.loadedKeyring ?? (await keyringOrAnswer(ctx, requestId));
     if (keyring instanceof Response) return keyring;
     let unsealed: UnsealedToken;
     try {

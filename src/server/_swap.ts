@@ -40,7 +40,7 @@ export function swapHandler(ctx: TokenRouteContext, route: string): Handler<AppE
         requestId,
       );
     }
-    const keyring = await keyringOrAnswer(ctx, requestId);
+    const keyring = ctx.loadedKeyring ?? (await keyringOrAnswer(ctx, requestId));
     if (keyring instanceof Response) return keyring;
     const tokens = await callSpotify(ctx, c, 'authorization_code', () =>
       authorizationCodeGrant(ctx.client, { code, redirectUri, codeVerifier }),

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SELF_TIMED } from '../core/_http.js';
 import { refreshTokenGrant, resolveClientConfig } from '../core/grants.js';
 import { createNodeUpstream, type NodeUpstream } from './_upstream-node.js';
 
@@ -88,6 +89,79 @@ describe('createNodeUpstream', () => {
     }
     expect(ports).toHaveLength(2);
     expect(ports[1]).toBe(ports[0]);
+  });
+
+  it('answers a Response that behaves as one: headers, body forms, clone, single use', async () => {
+    const url = await listen(() => {
+      // replaced below by a handler that writes raw header pairs
+    });
+    // A raw answer: repeated and mixed-case headers, exactly as sent.
+    const server = servers[0] as Server;
+    server.removeAllListeners('request');
+    server.on('request', (_request, response) => {
+      response.writeHead(200, 'Fine', [
+        ['X-Twice', 'a'],
+        ['x-twice', 'b'],
+        ['Content-Type', 'application/json'],
+        ['Set-Cookie', 'k=1'],
+      ]);
+      response.end('{"ok":true}');
+    });
+    const { fetch } = client();
+    const response = await fetch(url, { method: 'GET' });
+    expect(response).toBeInstanceOf(Response);
+    expect(response.headers).toBeInstanceOf(Headers);
+    expect([response.status, response.statusText, response.ok]).toEqual([200, 'Fine', true]);
+    expect(response.headers.get('x-twice')).toBe('a, b');
+    expect(response.headers.get('X-TWICE')).toBe('a, b');
+    expect(response.headers.has('content-type')).toBe(true);
+    expect(response.headers.has('content-encoding')).toBe(false);
+    expect(response.headers.getSetCookie()).toEqual(['k=1']);
+    expect([...response.headers.keys()]).toContain('x-twice');
+    response.headers.set('x-twice', 'c');
+    expect(response.headers.get('x-twice')).toBe('c');
+    const copy = response.clone();
+    expect(await copy.text()).toBe('{"ok":true}');
+    expect(response.bodyUsed).toBe(false);
+    expect(await response.json()).toEqual({ ok: true });
+    expect(response.bodyUsed).toBe(true);
+    await expect(response.text()).rejects.toThrow(TypeError);
+    const streamed = await fetch(url, { method: 'GET' });
+    const reader = (streamed.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('{"ok":true}');
+    expect((await reader.read()).done).toBe(true);
+  });
+
+  it('bounds the whole exchange itself when given a deadline (core skips its own timer)', async () => {
+    const url = await listen(() => {
+      // never answers
+    });
+    const upstream = client();
+    expect((upstream.fetch as unknown as Record<symbol, unknown>)[SELF_TIMED]).toBe(true);
+    const timed = upstream.fetch as (
+      input: string,
+      init: RequestInit,
+      timeout: number,
+    ) => Promise<Response>;
+    const started = Date.now();
+    const error = await timed(url, { method: 'POST', body: 'x' }, 50).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DOMException);
+    expect((error as DOMException).name).toBe('TimeoutError');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // Through core: a TimeoutError, also when a caller signal takes core's own deadline path.
+    const config = resolveClientConfig({
+      clientId: 'id',
+      clientSecret: 'secret',
+      accountsUrl: url,
+      fetch: upstream.fetch,
+      timeout: 60,
+    });
+    await expect(refreshTokenGrant(config, { refreshToken: 'RT' })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+    await expect(
+      refreshTokenGrant(config, { refreshToken: 'RT', signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
   it('answers a bodiless status with a null body', async () => {

@@ -10,9 +10,9 @@
  * `AbortSignal`; the answer as a `Response` whose body is read whole first. Redirects are not
  * followed (the token endpoint has none to give).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { FetchLike } from '../core/_http.js';
+import { type FetchLike, SELF_TIMED } from '../core/_http.js';
 
 /** Most bytes of an answer kept; a longer one is cut here (the grant functions refuse it). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -62,27 +62,111 @@ function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {
   throw new TypeError('this upstream client sends string, URLSearchParams or byte bodies only');
 }
 
-/** Header pairs of an answer, as sent (repeated headers stay repeated). */
-function responseHeaders(message: IncomingMessage): [string, string][] {
-  const raw = message.rawHeaders;
-  const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] as string, raw[i + 1] as string]);
-  return pairs;
+/**
+ * A `Headers` over Node's raw header pairs that answers `get` and `has` (all core's transport
+ * asks of a successful answer) from the pairs, and converts them into a real header list
+ * only when anything else is used.
+ */
+class RawHeaders extends Headers {
+  #raw: string[] | undefined;
+
+  constructor(raw: string[]) {
+    super();
+    this.#raw = raw;
+  }
+
+  /** Turns the pairs into the real header list (once). */
+  static fill(headers: RawHeaders): void {
+    headers.#fill();
+  }
+
+  #fill(): void {
+    const raw = this.#raw;
+    if (raw === undefined) return;
+    this.#raw = undefined;
+    for (let i = 0; i + 1 < raw.length; i += 2)
+      super.append(raw[i] as string, raw[i + 1] as string);
+  }
+
+  override get(name: string): string | null {
+    const raw = this.#raw;
+    // Names of other shapes (odd case, invalid) take the standard path and its errors.
+    if (raw === undefined || !/^[a-z-]+$/.test(name)) {
+      this.#fill();
+      return super.get(name);
+    }
+    let value: string | null = null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if ((raw[i] as string).toLowerCase() === name) {
+        // Node's parser has already trimmed the value, as Headers would.
+        const item = raw[i + 1] as string;
+        value = value === null ? item : `${value}, ${item}`;
+      }
+    }
+    return value;
+  }
+
+  override has(name: string): boolean {
+    return this.get(name) !== null;
+  }
+}
+for (const method of [
+  'append',
+  'delete',
+  'set',
+  'getSetCookie',
+  'forEach',
+  'keys',
+  'values',
+  'entries',
+  Symbol.iterator,
+] as const) {
+  const standard = Headers.prototype[method] as (...args: unknown[]) => unknown;
+  Object.defineProperty(RawHeaders.prototype, method, {
+    configurable: true,
+    writable: true,
+    value(this: RawHeaders, ...args: unknown[]) {
+      RawHeaders.fill(this);
+      return standard.apply(this, args);
+    },
+  });
 }
 
 /**
- * An answer read whole: `arrayBuffer()`, `text()` and `json()` hand over the bytes already
- * held, without the web-stream machinery a `Response` built from bytes would run; `body`
- * still gives a `ReadableStream` of them to code that asks for one.
+ * An answer read whole, built without running the `Response` constructor (undici's costs a
+ * dozen microseconds of option and header conversion per call, which a token server pays on
+ * every refresh): it has `Response`'s prototype, so `instanceof Response` holds, and
+ * implements every member itself. Headers are converted on first use; `arrayBuffer()`,
+ * `text()` and `json()` hand over the bytes already held; `body` still gives a
+ * `ReadableStream` of them to code that asks for one.
  */
-class BufferedResponse extends Response {
+class BufferedResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly url = '';
+  readonly redirected = false;
+  readonly type = 'basic';
+  #raw: string[];
+  #headers: Headers | undefined;
   #bytes: Uint8Array | null;
   #used = false;
   #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined;
 
-  constructor(bytes: Uint8Array | null, init: ResponseInit) {
-    super(null, init);
+  constructor(bytes: Uint8Array | null, status: number, statusText: string, raw: string[]) {
+    this.status = status;
+    this.statusText = statusText;
+    this.#raw = raw;
     this.#bytes = bytes;
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  /** Header pairs as sent (repeated headers stay repeated). */
+  get headers(): Headers {
+    this.#headers ??= new RawHeaders(this.#raw);
+    return this.#headers;
   }
 
   #take(): Uint8Array {
@@ -93,7 +177,7 @@ class BufferedResponse extends Response {
     return bytes;
   }
 
-  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+  get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (this.#stream === undefined) {
       const bytes = this.#bytes;
       this.#stream =
@@ -109,11 +193,20 @@ class BufferedResponse extends Response {
     return this.#stream;
   }
 
-  override get bodyUsed(): boolean {
+  get bodyUsed(): boolean {
     return this.#used;
   }
 
-  override arrayBuffer(): Promise<ArrayBuffer> {
+  bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    try {
+      const bytes = this.#take();
+      return Promise.resolve(new Uint8Array(bytes) as Uint8Array<ArrayBuffer>);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
     try {
       const bytes = this.#take();
       return Promise.resolve(
@@ -124,7 +217,7 @@ class BufferedResponse extends Response {
     }
   }
 
-  override text(): Promise<string> {
+  text(): Promise<string> {
     try {
       return Promise.resolve(decoder.decode(this.#take()));
     } catch (error) {
@@ -132,10 +225,27 @@ class BufferedResponse extends Response {
     }
   }
 
-  override json(): Promise<unknown> {
+  json(): Promise<unknown> {
     return this.text().then((text) => JSON.parse(text) as unknown);
   }
+
+  blob(): Promise<Blob> {
+    return this.arrayBuffer().then(
+      (buffer) => new Blob([buffer], { type: this.headers.get('content-type') ?? '' }),
+    );
+  }
+
+  formData(): Promise<FormData> {
+    return Promise.reject(new TypeError('this upstream client does not parse form data'));
+  }
+
+  clone(): Response {
+    if (this.#used) throw new TypeError('Body is unusable: it has already been read');
+    const copy = new BufferedResponse(this.#bytes, this.status, this.statusText, this.#raw);
+    return copy as unknown as Response;
+  }
 }
+Object.setPrototypeOf(BufferedResponse.prototype, Response.prototype);
 
 const decoder = new TextDecoder();
 
@@ -155,7 +265,9 @@ export function createNodeUpstream(options: NodeUpstreamOptions = {}): NodeUpstr
   /** Parsed URLs: a token server calls one token endpoint. */
   const urls = new Map<string, URL>();
 
-  const fetch: FetchLike = (input, init) =>
+  // With `timeout` (core's sendRequest passes it, see SELF_TIMED), one timer bounds the
+  // whole exchange here: no AbortController, signal listeners or promise races per call.
+  const fetch = (input: string, init: RequestInit, timeout?: number) =>
     new Promise<Response>((resolve, reject) => {
       const signal = init.signal ?? undefined;
       if (signal?.aborted === true) {
@@ -195,9 +307,17 @@ export function createNodeUpstream(options: NodeUpstreamOptions = {}): NodeUpstr
         agent: https ? httpsAgent : httpAgent,
       });
       let settled = false;
+      const timer =
+        timeout === undefined
+          ? undefined
+          : setTimeout(() => {
+              request.destroy();
+              finish(new DOMException('The operation timed out.', 'TimeoutError'));
+            }, timeout);
       const finish = (error: unknown, response?: Response) => {
         if (settled) return;
         settled = true;
+        if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (response !== undefined) resolve(response);
         else reject(error);
@@ -233,9 +353,17 @@ export function createNodeUpstream(options: NodeUpstreamOptions = {}): NodeUpstr
                 : chunks.length === 1
                   ? (chunks[0] as Buffer)
                   : Buffer.concat(chunks, size);
+            if (status < 200 || status > 599) {
+              throw new RangeError(`the answer's status ${status} is not in 200–599`);
+            }
             finish(
               undefined,
-              new BufferedResponse(bytes, { status, headers: responseHeaders(message) }),
+              new BufferedResponse(
+                bytes,
+                status,
+                message.statusMessage ?? '',
+                message.rawHeaders,
+              ) as unknown as Response,
             );
           } catch (error) {
             finish(error);
@@ -247,7 +375,7 @@ export function createNodeUpstream(options: NodeUpstreamOptions = {}): NodeUpstr
     });
 
   return {
-    fetch,
+    fetch: Object.assign(fetch, { [SELF_TIMED]: true as const }),
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();

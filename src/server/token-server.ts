@@ -167,9 +167,18 @@ export function createTokenServerWith(
 
   let draining = false;
   let keysLoaded: boolean | undefined;
+  const ctx: TokenRouteContext = {
+    config,
+    client,
+    keyring: config.keyring,
+    tokenLimiter,
+    logger,
+    metrics,
+  };
   config.keyring.then(
-    () => {
+    (keyring) => {
       keysLoaded = true;
+      ctx.loadedKeyring = keyring;
     },
     (error: unknown) => {
       keysLoaded = false;
@@ -190,14 +199,6 @@ export function createTokenServerWith(
     draining: () => draining,
   });
 
-  const ctx: TokenRouteContext = {
-    config,
-    client,
-    keyring: config.keyring,
-    tokenLimiter,
-    logger,
-    metrics,
-  };
   const swapRoute = `${basePath}/swap`;
   const refreshRoute = `${basePath}/refresh`;
   const app = new Hono<AppEnv>();

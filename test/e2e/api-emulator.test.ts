@@ -156,6 +156,50 @@ describe('every emulated operation through the typed client', () => {
   });
 });
 
+describe('the default market option', () => {
+  it('reaches the emulator with the operations that take a market, never with others; a call’s own market wins', async () => {
+    const sent: string[] = [];
+    const api = await client({
+      market: 'SE',
+      fetch: (input, init) => {
+        const url = new URL(new Request(input, init).url);
+        sent.push(`${url.pathname.replace('/v1', '')}${url.search}`);
+        return fetch(input, init);
+      },
+    });
+    expect((await api.albums.get(ALBUM)).id).toBe(ALBUM);
+    expect((await api.tracks.get(TRACK)).id).toBe(TRACK);
+    expect((await api.search('Loopback', 'track', { limit: 1 })).tracks?.items).toHaveLength(1);
+    expect((await api.me()).id).toBe('demo-user');
+    expect((await api.users.me()).id).toBe('demo-user');
+    const device = (await api.player.devices()).devices[0]?.id ?? '';
+    await api.player.transfer([device], { play: true });
+    expect((await api.player.state())?.is_playing).toBe(true);
+    await api.player.pause();
+    expect((await api.albums.get(ALBUM, { market: 'US' })).id).toBe(ALBUM);
+    // The emulator checks the market it receives: a malformed one of the call's own is refused,
+    // which shows that the call's market, not the default, went out.
+    await expect(api.tracks.get(TRACK, { market: 'se' })).rejects.toMatchObject({
+      name: 'WebAPIError',
+      status: 400,
+      message: expect.stringContaining('Invalid market code'),
+    });
+    expect(sent).toEqual([
+      `/albums/${ALBUM}?market=SE`,
+      `/tracks/${TRACK}?market=SE`,
+      '/search?q=Loopback&type=track&market=SE&limit=1',
+      '/me',
+      '/me',
+      '/me/player/devices',
+      '/me/player',
+      '/me/player?market=SE',
+      '/me/player/pause',
+      `/albums/${ALBUM}?market=US`,
+      `/tracks/${TRACK}?market=se`,
+    ]);
+  });
+});
+
 describe('Spotify’s error answers become typed errors', () => {
   it('403 user not allowlisted → kind user_not_registered', async () => {
     const api = await client();

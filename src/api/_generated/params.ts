@@ -13,19 +13,19 @@ export type SearchType = "album" | "artist" | "playlist" | "track" | "show" | "e
 
 /** Options of `albums.get` (`GET /albums/{id}`). */
 export interface AlbumsGetOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `albums.getSeveral` (`GET /albums`). */
 export interface AlbumsGetSeveralOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `albums.tracks` (`GET /albums/{id}/tracks`). */
 export interface AlbumsTracksOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `limit` in the query. From 1 to 50. @default 20 (applied by Spotify) */
   limit?: number | undefined;
@@ -43,7 +43,7 @@ export interface ArtistsGetSeveralOptions extends CallOptions {}
 export interface ArtistsAlbumsOptions extends CallOptions {
   /** Sent as `include_groups` in the query. */
   includeGroups?: ('album' | 'single' | 'appears_on' | 'compilation') | readonly ('album' | 'single' | 'appears_on' | 'compilation')[] | undefined;
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `limit` in the query. From 0 to 10. @default 5 (applied by Spotify) */
   limit?: number | undefined;
@@ -53,7 +53,7 @@ export interface ArtistsAlbumsOptions extends CallOptions {
 
 /** Options of `artists.topTracks` (`GET /artists/{id}/top-tracks`). */
 export interface ArtistsTopTracksOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
@@ -62,19 +62,19 @@ export interface ArtistsRelatedArtistsOptions extends CallOptions {}
 
 /** Options of `shows.get` (`GET /shows/{id}`). */
 export interface ShowsGetOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `shows.getSeveral` (`GET /shows`). */
 export interface ShowsGetSeveralOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `shows.episodes` (`GET /shows/{id}/episodes`). */
 export interface ShowsEpisodesOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `limit` in the query. From 1 to 50. @default 20 (applied by Spotify) */
   limit?: number | undefined;
@@ -84,31 +84,31 @@ export interface ShowsEpisodesOptions extends CallOptions {
 
 /** Options of `episodes.get` (`GET /episodes/{id}`). */
 export interface EpisodesGetOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `episodes.getSeveral` (`GET /episodes`). */
 export interface EpisodesGetSeveralOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `audiobooks.get` (`GET /audiobooks/{id}`). */
 export interface AudiobooksGetOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `audiobooks.getSeveral` (`GET /audiobooks`). */
 export interface AudiobooksGetSeveralOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `audiobooks.chapters` (`GET /audiobooks/{id}/chapters`). */
 export interface AudiobooksChaptersOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `limit` in the query. From 1 to 50. @default 20 (applied by Spotify) */
   limit?: number | undefined;
@@ -135,31 +135,31 @@ export interface LibraryAudiobooksContainsOptions extends CallOptions {}
 
 /** Options of `chapters.get` (`GET /chapters/{id}`). */
 export interface ChaptersGetOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `chapters.getSeveral` (`GET /chapters`). */
 export interface ChaptersGetSeveralOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `tracks.get` (`GET /tracks/{id}`). */
 export interface TracksGetOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `tracks.getSeveral` (`GET /tracks`). */
 export interface TracksGetSeveralOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
 /** Options of `search` (`GET /search`). */
 export interface SearchOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `limit` in the query. From 1 to 10. @default 5 (applied by Spotify) */
   limit?: number | undefined;
@@ -174,7 +174,7 @@ export interface UsersMeOptions extends CallOptions {}
 
 /** Options of `playlists.get` (`GET /playlists/{playlist_id}`). */
 export interface PlaylistsGetOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `fields` in the query. */
   fields?: string | undefined;
@@ -196,7 +196,7 @@ export interface PlaylistsUpdateOptions extends CallOptions {
 
 /** Options of `playlists.tracks.list` (`GET /playlists/{playlist_id}/tracks`). */
 export interface PlaylistsTracksListOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `fields` in the query. */
   fields?: string | undefined;
@@ -238,7 +238,7 @@ export interface PlaylistsTracksRemoveOptions extends CallOptions {
 
 /** Options of `playlists.items.list` (`GET /playlists/{playlist_id}/items`). */
 export interface PlaylistsItemsListOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `fields` in the query. */
   fields?: string | undefined;
@@ -311,7 +311,7 @@ export interface LibraryAlbumsListOptions extends CallOptions {
   limit?: number | undefined;
   /** Sent as `offset` in the query. @default 0 (applied by Spotify) */
   offset?: number | undefined;
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
@@ -326,7 +326,7 @@ export interface LibraryAlbumsContainsOptions extends CallOptions {}
 
 /** Options of `library.tracks.list` (`GET /me/tracks`). */
 export interface LibraryTracksListOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `limit` in the query. From 1 to 50. @default 20 (applied by Spotify) */
   limit?: number | undefined;
@@ -352,7 +352,7 @@ export interface LibraryTracksContainsOptions extends CallOptions {}
 
 /** Options of `library.episodes.list` (`GET /me/episodes`). */
 export interface LibraryEpisodesListOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `limit` in the query. From 1 to 50. @default 20 (applied by Spotify) */
   limit?: number | undefined;
@@ -382,7 +382,7 @@ export interface LibraryShowsSaveOptions extends CallOptions {}
 
 /** Options of `library.shows.remove` (`DELETE /me/shows`). */
 export interface LibraryShowsRemoveOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
 }
 
@@ -503,7 +503,7 @@ export interface TracksAudioAnalysisOptions extends CallOptions {}
 export interface TracksRecommendationsOptions extends CallOptions {
   /** Sent as `limit` in the query. From 1 to 100. @default 20 (applied by Spotify) */
   limit?: number | undefined;
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `seed_artists` in the query. */
   seedArtists?: string | readonly string[] | undefined;
@@ -602,7 +602,7 @@ export interface GenresSeedsOptions extends CallOptions {}
 
 /** Options of `player.state` (`GET /me/player`). */
 export interface PlayerStateOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `additional_types` in the query. */
   additionalTypes?: ('track' | 'episode') | readonly ('track' | 'episode')[] | undefined;
@@ -619,7 +619,7 @@ export interface PlayerDevicesOptions extends CallOptions {}
 
 /** Options of `player.currentlyPlaying` (`GET /me/player/currently-playing`). */
 export interface PlayerCurrentlyPlayingOptions extends CallOptions {
-  /** Sent as `market` in the query. */
+  /** Sent as `market` in the query. When omitted, the client's `market` option is sent, if set. */
   market?: string | undefined;
   /** Sent as `additional_types` in the query. */
   additionalTypes?: ('track' | 'episode') | readonly ('track' | 'episode')[] | undefined;

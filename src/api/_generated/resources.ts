@@ -664,28 +664,28 @@ export interface Resources {
 
 /** See packTable() in scripts/generate-api.mjs for the format. */
 const TABLE =
-  "albums>get G albums/{id};getSeveral G albums ?ids;newReleases G browse/new-releases;tracks G albums/{id}/tracks|" +
-  "artists>albums G artists/{id}/albums;get G artists/{id};getSeveral G artists ?ids;relatedArtists G artists/{id}/related-artists;topTracks G artists/{id}/top-tracks|" +
-  "audiobooks>chapters G audiobooks/{id}/chapters;get G audiobooks/{id};getSeveral G audiobooks ?ids|" +
+  "albums>get G albums/{id} *;getSeveral G albums ?ids *;newReleases G browse/new-releases;tracks G albums/{id}/tracks *|" +
+  "artists>albums G artists/{id}/albums *;get G artists/{id};getSeveral G artists ?ids;relatedArtists G artists/{id}/related-artists;topTracks G artists/{id}/top-tracks *|" +
+  "audiobooks>chapters G audiobooks/{id}/chapters *;get G audiobooks/{id} *;getSeveral G audiobooks ?ids *|" +
   "categories>get G browse/categories/{category_id};list G browse/categories;playlists G browse/categories/{category_id}/playlists|" +
-  "chapters>get G chapters/{id};getSeveral G chapters ?ids|" +
-  "episodes>get G episodes/{id};getSeveral G episodes ?ids|" +
+  "chapters>get G chapters/{id} *;getSeveral G chapters ?ids *|" +
+  "episodes>get G episodes/{id} *;getSeveral G episodes ?ids *|" +
   "genres>seeds G recommendations/available-genre-seeds|" +
-  "library.albums>contains G me/albums/contains ?ids;list G me/albums;remove D me/albums +ids;save U me/albums +ids|" +
+  "library.albums>contains G me/albums/contains ?ids;list G me/albums *;remove D me/albums +ids;save U me/albums +ids|" +
   "library.audiobooks>contains G me/audiobooks/contains ?ids;list G me/audiobooks;remove D me/audiobooks ?ids;save U me/audiobooks ?ids|" +
   "library>contains G me/library/contains ?uris;remove D me/library ?uris;save U me/library ?uris|" +
-  "library.episodes>contains G me/episodes/contains ?ids;list G me/episodes;remove D me/episodes +ids;save U me/episodes +ids|" +
+  "library.episodes>contains G me/episodes/contains ?ids;list G me/episodes *;remove D me/episodes +ids;save U me/episodes +ids|" +
   "library.following>add U me/following ?type +ids;contains G me/following/contains ?type ?ids;list G me/following ?type;remove D me/following ?type +ids|" +
-  "library.shows>contains G me/shows/contains ?ids;list G me/shows;remove D me/shows +ids;save U me/shows +ids|" +
-  "library.tracks>contains G me/tracks/contains ?ids;list G me/tracks;remove D me/tracks +ids;save U me/tracks +ids -timestamped_ids|" +
+  "library.shows>contains G me/shows/contains ?ids;list G me/shows;remove D me/shows +ids *;save U me/shows +ids|" +
+  "library.tracks>contains G me/tracks/contains ?ids;list G me/tracks *;remove D me/tracks +ids;save U me/tracks +ids -timestamped_ids|" +
   "markets>list G markets|" +
-  "player>addToQueue O me/player/queue ?uri;currentlyPlaying G me/player/currently-playing;devices G me/player/devices;next O me/player/next;pause U me/player/pause;play U me/player/play -context_uri -uris -offset -position_ms;previous O me/player/previous;queue G me/player/queue;recentlyPlayed G me/player/recently-played;repeat U me/player/repeat ?state;seek U me/player/seek ?position_ms;shuffle U me/player/shuffle ?state;state G me/player;transfer U me/player +device_ids -play;volume U me/player/volume ?volume_percent|" +
-  "playlists>create O me/playlists +name -public -collaborative -description;createForUser O users/{user_id}/playlists +name -public -collaborative -description;featured G browse/featured-playlists;follow U playlists/{playlist_id}/followers -public;followersContain G playlists/{playlist_id}/followers/contains;get G playlists/{playlist_id};getCover G playlists/{playlist_id}/images;mine G me/playlists;ofUser G users/{user_id}/playlists;unfollow D playlists/{playlist_id}/followers;update U playlists/{playlist_id} -name -public -collaborative -description;uploadCover U playlists/{playlist_id}/images ~image/jpeg|" +
-  "playlists.items>add O playlists/{playlist_id}/items -uris -position;list G playlists/{playlist_id}/items;remove D playlists/{playlist_id}/items +items -snapshot_id;update U playlists/{playlist_id}/items -uris -range_start -insert_before -range_length -snapshot_id|" +
-  "playlists.tracks>add O playlists/{playlist_id}/tracks -uris -position;list G playlists/{playlist_id}/tracks;remove D playlists/{playlist_id}/tracks +tracks -snapshot_id;update U playlists/{playlist_id}/tracks -uris -range_start -insert_before -range_length -snapshot_id|" +
-  ">search G search ?q ?type|" +
-  "shows>episodes G shows/{id}/episodes;get G shows/{id};getSeveral G shows ?ids|" +
-  "tracks>audioAnalysis G audio-analysis/{id};audioFeatures G audio-features/{id};get G tracks/{id};getSeveral G tracks ?ids;getSeveralAudioFeatures G audio-features ?ids;recommendations G recommendations|" +
+  "player>addToQueue O me/player/queue ?uri;currentlyPlaying G me/player/currently-playing *;devices G me/player/devices;next O me/player/next;pause U me/player/pause;play U me/player/play -context_uri -uris -offset -position_ms;previous O me/player/previous;queue G me/player/queue;recentlyPlayed G me/player/recently-played;repeat U me/player/repeat ?state;seek U me/player/seek ?position_ms;shuffle U me/player/shuffle ?state;state G me/player *;transfer U me/player +device_ids -play;volume U me/player/volume ?volume_percent|" +
+  "playlists>create O me/playlists +name -public -collaborative -description;createForUser O users/{user_id}/playlists +name -public -collaborative -description;featured G browse/featured-playlists;follow U playlists/{playlist_id}/followers -public;followersContain G playlists/{playlist_id}/followers/contains;get G playlists/{playlist_id} *;getCover G playlists/{playlist_id}/images;mine G me/playlists;ofUser G users/{user_id}/playlists;unfollow D playlists/{playlist_id}/followers;update U playlists/{playlist_id} -name -public -collaborative -description;uploadCover U playlists/{playlist_id}/images ~image/jpeg|" +
+  "playlists.items>add O playlists/{playlist_id}/items -uris -position;list G playlists/{playlist_id}/items *;remove D playlists/{playlist_id}/items +items -snapshot_id;update U playlists/{playlist_id}/items -uris -range_start -insert_before -range_length -snapshot_id|" +
+  "playlists.tracks>add O playlists/{playlist_id}/tracks -uris -position;list G playlists/{playlist_id}/tracks *;remove D playlists/{playlist_id}/tracks +tracks -snapshot_id;update U playlists/{playlist_id}/tracks -uris -range_start -insert_before -range_length -snapshot_id|" +
+  ">search G search ?q ?type *|" +
+  "shows>episodes G shows/{id}/episodes *;get G shows/{id} *;getSeveral G shows ?ids *|" +
+  "tracks>audioAnalysis G audio-analysis/{id};audioFeatures G audio-features/{id};get G tracks/{id} *;getSeveral G tracks ?ids *;getSeveralAudioFeatures G audio-features ?ids;recommendations G recommendations *|" +
   "users>get G users/{user_id};me G me;topArtists G me/top/artists;topTracks G me/top/tracks";
 
 const METHODS = { G: 'GET', U: 'PUT', O: 'POST', D: 'DELETE' } as const;
@@ -736,6 +736,8 @@ function call(
       body = next('jpegBase64') as string;
       headers = { 'Content-Type': wire };
     }
+    // A `market` key left undefined asks the requester for its default market; an option overrides it.
+    else if (token === '*') query.market = undefined as never;
   }
   const last = args[index] ?? {};
   if (typeof last !== 'object' || Array.isArray(last) || args.length > index + 1) {
