@@ -30,7 +30,7 @@ export const OUT_DIR = join(REPO_ROOT, 'dist-packages');
 /** Template folder under packages/ → the dist/ parts the package ships. */
 export const PACKAGES = [
   { folder: 'spotify-session', parts: ['core', 'api', 'stores'] },
-  { folder: 'cli', parts: ['core', 'api', 'stores', 'server', 'emulator', 'cli'] },
+  { folder: 'cli', parts: ['core', 'api', 'stores', 'node', 'server', 'emulator', 'cli'] },
 ];
 
 const isTestFile = (name) => /\.test\.|(^|\/)_test-/.test(name);

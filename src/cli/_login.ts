@@ -3,8 +3,8 @@
  * (RFC 8252 §7.3), as Spotify recommends for apps that cannot keep a secret.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AuthorizationError, Session } from '../core/index.js';
+import { bindServer, closeNow } from '../node/_listen.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import {
   openProfile,
@@ -97,20 +97,18 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
     finish = (status, html) => answer(response, status, html);
     settle?.resolve(`http://127.0.0.1${request.url ?? '/'}`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new CommandError(
-          EXIT.failed,
-          error.code === 'EADDRINUSE'
-            ? `Port ${flags.port} on 127.0.0.1 is in use: pass another --port (and register http://127.0.0.1:PORT/callback for your app)`
-            : `Cannot listen on 127.0.0.1:${flags.port}: ${error.message}`,
-        ),
-      ),
+  let port: number;
+  try {
+    ({ port } = await bindServer(server, flags.port, '127.0.0.1'));
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new CommandError(
+      EXIT.failed,
+      code === 'EADDRINUSE'
+        ? `Port ${flags.port} on 127.0.0.1 is in use: pass another --port (and register http://127.0.0.1:PORT/callback for your app)`
+        : `Cannot listen on 127.0.0.1:${flags.port}: ${message}`,
     );
-    server.listen(flags.port, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  }
   const spinner = await createSpinner();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -194,9 +192,6 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
     throw error;
   } finally {
     clearTimeout(timer);
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeNow(server);
   }
 }

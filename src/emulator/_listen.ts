@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
+import { bindServer, closeNow } from '../node/_listen.js';
 import { EmulatorDroppedConnection } from './_faults.js';
 
 /** Options of {@link Emulator.listen}. */
@@ -49,24 +49,13 @@ export async function listenOn(
     },
   }) as Server;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const { url, port } = await bindServer(server, options.port ?? 0, host);
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostInUrl}:${port}`,
+    url,
     port,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error === undefined ? resolve() : reject(error)));
-        server.closeAllConnections();
-      });
+      closing ??= closeNow(server);
       return closing;
     },
   };

@@ -4,10 +4,10 @@
  * in-flight requests finish.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { type BoundAddress, bindServer } from '../node/_listen.js';
 import { createNodeAead } from './_aead-node.js';
 import { assertOption } from './_assert.js';
 import { LISTENER_DEFAULTS, resolveLogger, type TokenServerOptions } from './_options.js';
@@ -265,22 +265,15 @@ export async function serveTokenServer(
     );
     dropped = 0;
   });
+  let bound: BoundAddress;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    bound = await bindServer(server, port, host);
   } catch (error) {
     // e.g. EADDRINUSE: release Redis and timers before the caller reports it.
     await tokenServer.close();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}`;
+  const { url } = bound;
   tokenServer.logger.info({ url }, 'listening');
 
   let closing: Promise<void> | undefined;
@@ -317,7 +310,7 @@ export async function serveTokenServer(
     })();
     return closing;
   };
-  return { url, port: address.port, tokenServer, server, close };
+  return { url, port: bound.port, tokenServer, server, close };
 }
 
 /**
