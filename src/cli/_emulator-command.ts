@@ -77,6 +77,22 @@ export function registerEmulatorCommand(program: Command): void {
         .choices(['never', 'always', 'pkce'])
         .default('never'),
     )
+    .addHelpText(
+      'after',
+      `
+Point your code at it: accountsUrl / SPOTIFY_ACCOUNTS_URL = the printed URL, and
+apiUrl / SPOTIFY_API_URL = the printed URL + /v1. The control API under /__emulator/
+(stats, faults, clock, revocation) is described in docs/emulator.md.
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (e.g. the port is in use),
+2 usage error.
+
+Examples:
+  $ spotify-session emulator --auto-approve demo-user
+  $ spotify-session emulator --port 0 --rotate always --redirect-uri http://127.0.0.1:8888/callback
+  $ SPOTIFY_ACCOUNTS_URL=http://127.0.0.1:4510 SPOTIFY_API_URL=http://127.0.0.1:4510/v1 \\
+      spotify-session login --client-id ${DEMO_APP.clientId}`,
+    )
     .action(async (flags: EmulatorCommandOptions, command: Command) => {
       const app = {
         clientId: flags.clientId ?? DEMO_APP.clientId,

@@ -13,7 +13,17 @@ const KEYS_VARIABLE = 'TOKEN_ENCRYPTION_KEYS';
 export function registerKeysCommand(program: Command): void {
   const keys = program
     .command('keys')
-    .description(`create and check the ${KEYS_VARIABLE} keys of the token swap server`);
+    .description(`create and check the ${KEYS_VARIABLE} keys of the token swap server`)
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 2 missing or invalid keys (keys check).
+
+Examples:
+  $ export ${KEYS_VARIABLE}="$(spotify-session keys generate)"
+  $ ${KEYS_VARIABLE}="$(spotify-session keys generate),$${KEYS_VARIABLE}"   # rotate: new key first
+  $ spotify-session keys check`,
+    );
 
   keys
     .command('generate')

@@ -46,6 +46,12 @@ Exit codes:
   1  could not start or failed while running (e.g. the port is in use)
   2  usage or configuration error (each problem is printed on its own line)
 
+Examples:
+  $ spotify-session serve                  # demo mode: embedded emulator, curl walk-through
+  $ export TOKEN_ENCRYPTION_KEYS="$(spotify-session keys generate)"
+  $ SPOTIFY_CLIENT_ID=… SPOTIFY_CLIENT_SECRET=… SPOTIFY_REDIRECT_URI=myapp://callback \\
+      NODE_ENV=production HOST=0.0.0.0 spotify-session serve --base-path /v1
+
 See docs/server.md ("Configuration") and docs/cli.md.
 `;
 }
