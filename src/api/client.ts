@@ -707,8 +707,9 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
    * ```ts
    * import { SpotifyWebAPI } from 'spotify-session/api';
    * declare const api: SpotifyWebAPI;
-   * for await (const item of api.paginate('/me/tracks', { query: { limit: 50 }, max: 500 })) {
-   *   console.log(item);
+   * let count = 0;
+   * for await (const _item of api.paginate('/me/tracks', { query: { limit: 50 }, max: 500 })) {
+   *   count++;
    * }
    * ```
    */
@@ -728,8 +729,9 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
    * import { SpotifyWebAPI } from 'spotify-session/api';
    * declare const api: SpotifyWebAPI, playlistId: string;
    * const first = api.playlists.items.list(playlistId, { limit: 50 });
+   * const names: string[] = [];
    * for await (const entry of api.paginate(first, { max: 500 })) {
-   *   console.log(entry.item?.name);
+   *   names.push(entry.item?.name ?? '(unavailable)');
    * }
    * ```
    */

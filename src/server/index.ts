@@ -5,6 +5,8 @@
  * imports a Node module. The Node-only pieces (`serveTokenServer`, `closeOnSignals`,
  * `createRedisRateLimitStore`, `createPrometheusMetrics`) live in `@spotify-session/cli/server/node`.
  */
+
+export type { AppEnv } from './_app.js';
 export {
   type EmbeddedTokenServerOptions,
   type LoadedSpotifyOptions,
@@ -22,6 +24,7 @@ export {
   type RateLimitOptions,
   type TokenServerOptions,
 } from './_options.js';
+export type { UpstreamOutcome } from './_responses.js';
 export {
   type Aead,
   Keyring,

@@ -10,15 +10,15 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleForNode } from '../../src/stores/_test-bundle.js';
 import { FileStore } from '../../src/stores/file.js';
+import { bundleForNode } from '../support/stores/bundle.js';
 
 let child: string;
 let root: string;
 
 beforeAll(async () => {
   child = await bundleForNode(
-    fileURLToPath(new URL('../../src/stores/_test-child.ts', import.meta.url)),
+    fileURLToPath(new URL('../support/stores/child.ts', import.meta.url)),
     'store-child',
   );
   root = await mkdtemp(join(tmpdir(), 'file-store-e2e-'));

@@ -9,9 +9,9 @@ import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleForNode } from '../../src/stores/_test-bundle.js';
 import { RedisStore } from '../../src/stores/redis.js';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../support/redis.js';
+import { bundleForNode } from '../support/stores/bundle.js';
 
 const skip = skipWithoutRedis();
 
@@ -47,7 +47,7 @@ describe.skipIf(skip)('RedisStore across processes', () => {
     [redis, child] = await Promise.all([
       startRedis(),
       bundleForNode(
-        fileURLToPath(new URL('../../src/stores/_test-child.ts', import.meta.url)),
+        fileURLToPath(new URL('../support/stores/child.ts', import.meta.url)),
         'store-child',
       ),
     ]);

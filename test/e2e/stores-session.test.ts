@@ -23,10 +23,10 @@ import {
   type Emulator,
   type EmulatorServer,
 } from '../../src/emulator/index.js';
-import { bundleForNode } from '../../src/stores/_test-bundle.js';
 import { FileStore } from '../../src/stores/file.js';
 import { RedisStore } from '../../src/stores/redis.js';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../support/redis.js';
+import { bundleForNode } from '../support/stores/bundle.js';
 
 const REDIRECT = 'http://127.0.0.1:8888/callback';
 const BASIC = `Basic ${Buffer.from(`${DEMO_APP.clientId}:${DEMO_APP.clientSecret}`).toString('base64')}`;
@@ -41,7 +41,7 @@ beforeAll(async () => {
   [accounts, child] = await Promise.all([
     emulator.listen({ port: 0 }),
     bundleForNode(
-      fileURLToPath(new URL('../../src/stores/_test-session-child.ts', import.meta.url)),
+      fileURLToPath(new URL('../support/stores/session-child.ts', import.meta.url)),
       'session-child',
     ),
   ]);

@@ -1,17 +1,17 @@
 /**
  * A child process for the Session + store end-to-end tests (bundled by
- * `_test-bundle.ts`): `node child.mjs <json>`. It builds a Session on the
+ * `bundle.ts`): `node child.mjs <json>`. It builds a Session on the
  * given store, prints `ready`, waits for `go` on stdin, then makes `calls`
  * concurrent `getValidAccessToken()` calls — or, with `apiUrl`, Web API calls
  * (`GET /me` through `SpotifyWebAPI`) — and prints one JSON line:
  * `{ tokens: string[] (distinct), users: string[], errors: string[] }`.
  */
 import { createInterface } from 'node:readline';
-import { SpotifyWebAPI } from '../api/index.js';
-import type { TokenStore } from '../core/index.js';
-import { Session } from '../core/index.js';
-import { FileStore } from './file.js';
-import { RedisStore } from './redis.js';
+import { SpotifyWebAPI } from '../../../src/api/index.js';
+import type { TokenStore } from '../../../src/core/index.js';
+import { Session } from '../../../src/core/index.js';
+import { FileStore } from '../../../src/stores/file.js';
+import { RedisStore } from '../../../src/stores/redis.js';
 
 interface Job {
   store: 'file' | 'redis';

@@ -1,6 +1,6 @@
 /**
  * A child process for the FileStore and RedisStore tests (bundled by
- * `_test-bundle.ts`). `node child.mjs <json>`, where json is
+ * `bundle.ts`). `node child.mjs <json>`, where json is
  * `{ store: 'file', directory } | { store: 'redis', url }` plus `{ task, key, … }`:
  *
  * - `increment`: `count` times, lock → get → expiresAt + 1 → set → release.
@@ -9,9 +9,9 @@
  * - `acquire`: take the lock (waiting up to `wait`), print `acquired <ms waited> at <epoch ms>`, release.
  * - `span`: take the lock, keep it 100 ms, print `span <from> <to>` (epoch ms), release.
  */
-import type { TokenStore } from '../core/index.js';
-import { FileStore } from './file.js';
-import { RedisStore } from './redis.js';
+import type { TokenStore } from '../../../src/core/index.js';
+import { FileStore } from '../../../src/stores/file.js';
+import { RedisStore } from '../../../src/stores/redis.js';
 
 interface Job {
   store: 'file' | 'redis';
