@@ -12,7 +12,7 @@ function refusal(value: unknown, validate: (v: unknown) => unknown = validateRed
   throw new Error(`expected ${String(value)} to be refused`);
 }
 
-describe('validateRedirectUri (accounts.md §2)', () => {
+describe('validateRedirectUri (Spotify’s redirect URI rules)', () => {
   it.each([
     'https://example.com/callback',
     'https://example.com:8443/cb?x=1',

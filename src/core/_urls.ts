@@ -27,7 +27,7 @@ function isLocalhostName(hostname: string): boolean {
 }
 
 /**
- * Checks a redirect URI against Spotify's rules (accounts.md §2):
+ * Checks a redirect URI against Spotify's rules (https://developer.spotify.com/documentation/web-api/concepts/redirect_uri):
  * `https://…`; `http://` only to the loopback IP literals `127.0.0.1` and
  * `[::1]` (any port); custom schemes (`myapp://callback`) for mobile apps.
  * `localhost` and every other `http://` host are refused, as Spotify does.

@@ -216,7 +216,7 @@ describe('getAuthorizeUrl', () => {
   });
 });
 
-describe('token requests (accounts.md §3 request shapes)', () => {
+describe('token requests (Spotify’s documented request shapes)', () => {
   it('exchanges a code as a confidential app with HTTP Basic', async () => {
     const { fetch, seen } = stub(json(TOKENS));
     const s = session({ fetch });

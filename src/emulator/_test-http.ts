@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { DEMO_APP } from './_options.js';
+import { STANDARD_SCOPES } from './_scopes.js';
 
 export const CLIENT_ID = DEMO_APP.clientId;
 export const CLIENT_SECRET = DEMO_APP.clientSecret;
@@ -198,22 +199,10 @@ export async function api(
   };
 }
 
-/** Every standard scope, for tests that are not about scopes. */
-export const ALL_USER_SCOPES = [
-  'user-read-playback-state',
-  'user-modify-playback-state',
-  'user-read-currently-playing',
-  'playlist-read-private',
-  'playlist-read-collaborative',
-  'playlist-modify-private',
-  'playlist-modify-public',
-  'user-follow-modify',
-  'user-follow-read',
-  'user-read-playback-position',
-  'user-top-read',
-  'user-read-recently-played',
-  'user-library-modify',
-  'user-library-read',
-  'user-read-email',
-  'user-read-private',
-] as const;
+/**
+ * Every standard scope a user token can carry, for tests that are not about scopes (the
+ * playback SDK and image-upload scopes are left out: no emulated endpoint asks for them).
+ */
+export const ALL_USER_SCOPES: readonly string[] = STANDARD_SCOPES.filter(
+  (scope) => !['ugc-image-upload', 'app-remote-control', 'streaming'].includes(scope),
+);

@@ -14,7 +14,7 @@ import { createMemoryRateLimitStore, type RateLimitStore } from './rate-limit.js
 export const MAX_BODY_BYTES = 8 * 1024;
 /** Largest value of one form/JSON field, in UTF-8 bytes; a bigger one is `invalid_request`. */
 export const MAX_FIELD_BYTES = 2 * 1024;
-/** Spotify's refresh tokens last six months from the original authorization (accounts.md §3). */
+/** Spotify's refresh tokens last six months from the original authorization (https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens). */
 export const DEFAULT_REFRESH_TOKEN_MAX_AGE = 15_552_000;
 
 /** Defaults of {@link TokenServerOptions} that the env/flag loader also shows and uses. */

@@ -1,5 +1,6 @@
 /**
- * `POST /refresh`: a sealed refresh token for a new access token (accounts.md §5). The
+ * `POST /refresh`: a sealed refresh token for a new access token (Spotify's iOS SDK
+ * token swap guide). The
  * token is unsealed first; only a token that unsealed counts against the per-token limit;
  * a rotated refresh token is sealed again with the ORIGINAL authorization time.
  */

@@ -1,6 +1,6 @@
 /**
  * Every answer the token server sends is JSON, never cached, and errors keep the OAuth
- * shape `{"error","error_description"}` the mobile SDKs parse and show (accounts.md §5).
+ * shape `{"error","error_description"}` the mobile SDKs parse and show (Spotify's iOS SDK token swap guide).
  */
 import {
   HTTPError,

@@ -1,6 +1,7 @@
 /**
  * `POST /swap`: the SDK's authorization code for tokens, with Spotify's refresh token sealed
- * (accounts.md §5). Checks the optional parameters newer SDKs send.
+ * (Spotify's iOS SDK guide:
+ * https://developer.spotify.com/documentation/ios/concepts/token-swap-and-refresh). Checks the optional parameters newer SDKs send.
  */
 import type { Handler } from 'hono';
 import { authorizationCodeGrant } from '../core/grants.js';

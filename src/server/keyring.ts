@@ -1,6 +1,6 @@
 /**
  * Sealed refresh tokens: what a token swap server hands to the app instead of
- * Spotify's refresh token (accounts.md §5).
+ * Spotify's refresh token (https://developer.spotify.com/documentation/ios/concepts/token-swap-and-refresh).
  *
  * Envelope (ASCII, only `A-Z a-z 0-9 - _ .`, so form and URL encoding leave it alone):
  *
@@ -70,7 +70,7 @@ export interface SealOptions {
   /**
    * Time of the user's ORIGINAL authorization, unix seconds. When re-sealing a rotated
    * refresh token, pass the `issuedAt` unseal returned, so `maxAge` keeps counting from the
-   * first login (Spotify's refresh tokens last six months from it, accounts.md §3).
+   * first login (Spotify's refresh tokens last six months from it, https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens).
    * @default the current time
    */
   issuedAt?: number;

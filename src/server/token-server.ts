@@ -1,5 +1,5 @@
 /**
- * The token swap and refresh service for Spotify's mobile SDKs (accounts.md §5) as a Hono
+ * The token swap and refresh service for Spotify's mobile SDKs (https://developer.spotify.com/documentation/ios/concepts/token-swap-and-refresh) as a Hono
  * fetch handler. Web-standard globals only, so it runs on Node, Deno, Bun and Workers; the
  * Node listener, Redis and Prometheus live in their own files, and on Node the adapter
  * injects faster parts (a `node:crypto` AES-GCM, a keep-alive upstream client) through

@@ -376,7 +376,7 @@ describe('Session × emulator: rotation policies', () => {
   });
 });
 
-describe('Session × emulator: accounts.md §3 errors', () => {
+describe('Session × emulator: the token endpoint’s documented errors', () => {
   let main: Running;
   beforeAll(async () => {
     main = await start();
