@@ -417,6 +417,26 @@ describe('base64url', () => {
     expect(base64urlEncode(new Uint8Array(200_000))).toHaveLength(266_667);
   });
 
+  it('decodes every text exactly one way: canonical text round-trips, anything else throws', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ é';
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 40 }), (text) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = base64urlDecode(text);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+          return;
+        }
+        expect(base64urlEncode(bytes)).toBe(text);
+        // The platform's decoder agrees (atob reads standard base64).
+        const standard = text.replace(/-/g, '+').replace(/_/g, '/');
+        expect(bytes).toEqual(Uint8Array.from(atob(standard), (c) => c.charCodeAt(0)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('refuses non-base64url text', () => {
     for (const text of ['Zg==', 'Z+8', 'Z/8', 'Z g', 'Z', 'Zh', 'Zm9', 'é']) {
       expect(() => base64urlDecode(text)).toThrow(InvalidArgumentError);

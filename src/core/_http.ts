@@ -387,8 +387,12 @@ export function base64urlEncode(bytes: Uint8Array): string {
   return out;
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** Character code → 6-bit value, -1 outside the alphabet. */
+const BASE64URL_VALUES = new Int8Array(128).fill(-1);
+for (let index = 0; index < 64; index += 1) {
+  BASE64URL_VALUES[BASE64URL_ALPHABET.charCodeAt(index)] = index;
+}
 
 /**
  * Decodes base64url without padding (RFC 4648 §5).
@@ -400,15 +404,39 @@ const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 export function base64urlDecode(text: string): Uint8Array {
   const invalid = () =>
     new InvalidArgumentError('text', 'The value is not base64url without padding (RFC 4648 §5)');
-  if (typeof text !== 'string' || !BASE64URL.test(text) || text.length % 4 === 1) throw invalid();
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index += 1) bytes[index] = binary.charCodeAt(index);
-  const rest = text.length % 4;
-  if (rest !== 0) {
-    // The last character carries 2 (rest 2) or 4 (rest 3) unused bits, which must be zero.
-    const last = BASE64URL_ALPHABET.indexOf(text[text.length - 1] as string);
-    if ((last & (rest === 2 ? 0b1111 : 0b11)) !== 0) throw invalid();
+  if (typeof text !== 'string' || text.length % 4 === 1) throw invalid();
+  // A table walk: atob plus two replacements costs several times more (the token server
+  // opens a sealed token per refresh).
+  const values = BASE64URL_VALUES;
+  const length = text.length;
+  const bytes = new Uint8Array((length * 3) >> 2);
+  let out = 0;
+  let index = 0;
+  const value = (at: number): number => {
+    const code = text.charCodeAt(at);
+    const bits = code < 128 ? (values[code] as number) : -1;
+    if (bits < 0) throw invalid();
+    return bits;
+  };
+  for (; index + 3 < length; index += 4) {
+    const n =
+      (value(index) << 18) | (value(index + 1) << 12) | (value(index + 2) << 6) | value(index + 3);
+    bytes[out++] = n >> 16;
+    bytes[out++] = (n >> 8) & 255;
+    bytes[out++] = n & 255;
+  }
+  const rest = length - index;
+  if (rest === 2) {
+    const n = (value(index) << 18) | (value(index + 1) << 12);
+    // The last character carries 4 unused bits, which must be zero.
+    if ((n & 0xffff) !== 0) throw invalid();
+    bytes[out++] = n >> 16;
+  } else if (rest === 3) {
+    const n = (value(index) << 18) | (value(index + 1) << 12) | (value(index + 2) << 6);
+    // The last character carries 2 unused bits, which must be zero.
+    if ((n & 0xff) !== 0) throw invalid();
+    bytes[out++] = n >> 16;
+    bytes[out++] = (n >> 8) & 255;
   }
   return bytes;
 }

@@ -117,6 +117,39 @@ interface Internals {
   readonly timeout: number;
   readonly now: () => number;
   readonly insecure: boolean;
+  /** Requests learned from oauth4webapi and replayed (see {@link withTokenRequestReplay}). */
+  readonly replay?: TokenRequestReplay | undefined;
+}
+
+/**
+ * Replays token requests oauth4webapi has built once (internal; the token server uses
+ * `createTokenRequestReplay` from `_token-request-replay.ts`).
+ */
+export interface TokenRequestReplay {
+  /** The request for `grant` with `parameters`, when one of the same shape was learned. */
+  request(
+    grant: Grant,
+    parameters: URLSearchParams,
+  ): { url: string; init: RequestInit } | undefined;
+  /** Wraps the `fetch` oauth4webapi calls, to learn the request it builds. */
+  learn(
+    grant: Grant,
+    parameters: URLSearchParams,
+    send: (url: string, init: RequestInit) => Promise<Response>,
+  ): (url: string, init: RequestInit) => Promise<Response>;
+}
+
+/**
+ * Internal: `config` with token requests replayed by `replay` — the same requests, minus
+ * oauth4webapi's per-call work (a server sends thousands of identical-but-one-value ones).
+ */
+export function withTokenRequestReplay(
+  config: ClientConfig,
+  replay: TokenRequestReplay,
+): ClientConfig {
+  const copy = { ...config };
+  Object.defineProperty(copy, INTERNALS, { value: { ...internalsOf(config), replay } });
+  return Object.freeze(copy);
 }
 
 const INTERNALS = Symbol('spotify-session.ClientConfig');
@@ -392,18 +425,24 @@ async function tokenRequest(
   const internals = internalsOf(config);
   assertSignal(signal);
   const answer: { body?: Record<string, unknown>; status?: number } = {};
-  await genericTokenEndpointRequest(
-    internals.as,
-    internals.client,
-    internals.auth,
-    grant,
-    parameters,
-    {
-      [customFetch]: transport(internals, grant, signal, answer),
-      // Only ever true for a loopback accountsUrl (checked when resolved).
-      [allowInsecureRequests]: internals.insecure,
-    },
-  );
+  const send = transport(internals, grant, signal, answer);
+  const { replay } = internals;
+  const replayed = replay?.request(grant, parameters);
+  if (replayed !== undefined) await send(replayed.url, replayed.init);
+  else {
+    await genericTokenEndpointRequest(
+      internals.as,
+      internals.client,
+      internals.auth,
+      grant,
+      parameters,
+      {
+        [customFetch]: replay === undefined ? send : replay.learn(grant, parameters, send),
+        // Only ever true for a loopback accountsUrl (checked when resolved).
+        [allowInsecureRequests]: internals.insecure,
+      },
+    );
+  }
   return tokenResult(answer.body as Record<string, unknown>, answer.status as number);
 }
 

@@ -22,6 +22,24 @@ export type AppEnv = {
   };
 };
 
+/**
+ * One `/swap` or `/refresh` request as the routes see it, whatever carried it: the Hono
+ * handler builds it from the web `Request`, the Node adapter from `node:http`'s request.
+ */
+export interface TokenCall {
+  /** The request's id (see the request-log middleware). */
+  readonly requestId: string;
+  /** The `Content-Type` header, when sent. */
+  readonly contentType: string | undefined;
+  /**
+   * The body, at most `limit` bytes; `undefined` when it is larger (the rest is never
+   * buffered). Rejects when the body cannot be read (the client went away).
+   */
+  readBody(limit: number): Promise<Uint8Array | undefined>;
+  /** How the call to Spotify went, set by the route for the access log. */
+  upstream: { outcome: UpstreamOutcome; ms: number } | undefined;
+}
+
 /** Everything the token routes need, resolved once at creation. */
 export interface TokenRouteContext {
   config: ResolvedTokenServerOptions;

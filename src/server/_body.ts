@@ -74,10 +74,15 @@ export async function readBodyLimited(
 }
 
 /** `application/x-www-form-urlencoded` or `application/json` (parameters such as charset allowed). */
-function mediaType(request: Request): string | undefined {
-  const header = request.headers.get('content-type');
-  if (header === null) return undefined;
+function mediaType(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
   return header.split(';', 1)[0]?.trim().toLowerCase();
+}
+
+/** Where {@link readParamsFrom} reads: the `Content-Type` and a bounded body reader. */
+export interface ParamsSource {
+  readonly contentType: string | undefined;
+  readBody(limit: number): Promise<Uint8Array | undefined>;
 }
 
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
@@ -117,15 +122,31 @@ function repeatedTopLevelKey(text: string, names: readonly string[]): string | u
  * OAuth servers do); each may appear once, up to {@link MAX_FIELD_BYTES} bytes of visible
  * ASCII (or its own limit from `maxLengths`). An empty value counts as absent.
  */
-export async function readParams(
+export function readParams(
   request: Request,
+  names: readonly string[],
+  maxLengths?: Readonly<Record<string, number>>,
+): Promise<ParamsResult> {
+  return readParamsFrom(
+    {
+      contentType: request.headers.get('content-type') ?? undefined,
+      readBody: (limit) => readBodyLimited(request, limit),
+    },
+    names,
+    maxLengths,
+  );
+}
+
+/** {@link readParams} from any {@link ParamsSource} (the Node adapter reads `node:http`'s request). */
+export async function readParamsFrom(
+  source: ParamsSource,
   names: readonly string[],
   maxLengths: Readonly<Record<string, number>> = {},
 ): Promise<ParamsResult> {
-  const type = mediaType(request);
+  const type = mediaType(source.contentType);
   let body: Uint8Array | undefined;
   try {
-    body = await readBodyLimited(request, MAX_BODY_BYTES);
+    body = await source.readBody(MAX_BODY_BYTES);
   } catch {
     return problem('The request body could not be read');
   }

@@ -172,10 +172,26 @@ export function clientAddress(
   trustProxy: number,
   custom?: (request: Request, env: unknown) => string | undefined,
 ): string {
-  const direct = clientKey(custom?.(request, env) ?? adapterAddress(env));
+  return clientAddressOf(
+    custom?.(request, env) ?? adapterAddress(env),
+    trustProxy > 0 ? (request.headers.get('x-forwarded-for') ?? undefined) : undefined,
+    trustProxy,
+  );
+}
+
+/**
+ * {@link clientAddress} from the peer address and the `X-Forwarded-For` header (the Node
+ * adapter reads both from `node:http`'s request).
+ */
+export function clientAddressOf(
+  peer: string | undefined,
+  forwardedFor: string | undefined,
+  trustProxy: number,
+): string {
+  const direct = clientKey(peer);
   if (trustProxy > 0) {
-    const header = request.headers.get('x-forwarded-for');
-    if (header !== null && header.length <= 2048) {
+    const header = forwardedFor;
+    if (header !== undefined && header.length <= 2048) {
       const hops = header
         .split(',')
         .map((part) => part.trim())

@@ -1,6 +1,6 @@
 /**
- * Rate limits on the token routes. Per client IP: a middleware in front of `/swap` and
- * `/refresh`, before the body is read. Per sealed token: {@link limitToken}, called by
+ * Rate limits on the token routes. Per client IP: {@link createIpLimit}, in front of `/swap`
+ * and `/refresh`, before the body is read. Per sealed token: {@link limitToken}, called by
  * `/refresh` only AFTER the token unsealed, keyed by the envelope's authentication tag — a
  * string no one can produce for a token without the key. Failed unseals therefore count
  * against the sender's IP only: a forged tail of someone's token cannot use up that
@@ -10,7 +10,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { AppEnv } from './_app.js';
 import { clientAddress, UNKNOWN_CLIENT } from './_client-ip.js';
-import { oauthError } from './_responses.js';
+import { type Answer, answerResponse, oauthAnswer } from './_responses.js';
 import type { TokenServerMetrics } from './metrics.js';
 import type { RateLimitDecision, RateLimiter } from './rate-limit.js';
 
@@ -18,31 +18,27 @@ import type { RateLimitDecision, RateLimiter } from './rate-limit.js';
 const TAG_CHARACTERS = 22;
 
 /** The 429 answer. */
-export function tooManyRequests(
-  decision: Extract<RateLimitDecision, { allowed: false }>,
-  requestId: string,
-): Response {
-  return oauthError(
+export function tooManyRequests(decision: Extract<RateLimitDecision, { allowed: false }>): Answer {
+  return oauthAnswer(
     429,
     'temporarily_unavailable',
     `Too many requests; retry in ${decision.retryAfter} seconds`,
     { 'Retry-After': String(decision.retryAfter) },
-    requestId,
   );
 }
 
-/** The per-IP limit as a middleware. */
-export function ipRateLimit(options: {
+/** Counts one request of a client (its rate-limit key); the 429 answer when over the limit. */
+export type IpLimit = (address: string) => Promise<Answer | undefined>;
+
+/** The per-IP limit, shared by the middleware and the Node adapter. */
+export function createIpLimit(options: {
   limiter: RateLimiter;
-  trustProxy: number;
-  clientIp: ((request: Request, env: unknown) => string | undefined) | undefined;
   logger: Logger;
   metrics: TokenServerMetrics | undefined;
-}): MiddlewareHandler<AppEnv> {
-  const { limiter, trustProxy, clientIp, logger, metrics } = options;
+}): IpLimit {
+  const { limiter, logger, metrics } = options;
   let warnedUnknown = false;
-  return async (c, next) => {
-    const address = clientAddress(c.req.raw, c.env, trustProxy, clientIp);
+  return async (address) => {
     if (address === UNKNOWN_CLIENT && !warnedUnknown) {
       // Every client would share one per-IP bucket: say so once, with the fix.
       warnedUnknown = true;
@@ -51,9 +47,26 @@ export function ipRateLimit(options: {
       );
     }
     const decision = await limiter.consume(address);
-    if (decision.allowed) return next();
+    if (decision.allowed) return undefined;
     metrics?.observeRateLimited('ip');
-    return tooManyRequests(decision, c.get('requestId'));
+    return tooManyRequests(decision);
+  };
+}
+
+/** The per-IP limit as a middleware in front of the route `route` (its metrics label). */
+export function ipRateLimit(options: {
+  limit: IpLimit;
+  route: string;
+  trustProxy: number;
+  clientIp: ((request: Request, env: unknown) => string | undefined) | undefined;
+}): MiddlewareHandler<AppEnv> {
+  const { limit, route, trustProxy, clientIp } = options;
+  return async (c, next) => {
+    // A refusal is counted under the route it refused, not as `unmatched`.
+    c.set('route', route);
+    const refused = await limit(clientAddress(c.req.raw, c.env, trustProxy, clientIp));
+    if (refused === undefined) return next();
+    return answerResponse(refused, c.get('requestId'));
   };
 }
 
@@ -66,12 +79,11 @@ export function ipRateLimit(options: {
 export async function limitToken(
   limiter: RateLimiter | undefined,
   sealed: string,
-  requestId: string,
   metrics: TokenServerMetrics | undefined,
-): Promise<Response | undefined> {
+): Promise<Answer | undefined> {
   if (limiter === undefined) return undefined;
   const decision = await limiter.consume(`tag:${sealed.slice(-TAG_CHARACTERS)}`);
   if (decision.allowed) return undefined;
   metrics?.observeRateLimited('token');
-  return tooManyRequests(decision, requestId);
+  return tooManyRequests(decision);
 }

@@ -2,29 +2,71 @@
  * First middleware of the token server: the request id, the headers every answer carries,
  * one access-log line and the request metrics. Costs nothing it can avoid: answers built by
  * `json()` already carry their headers and are left alone; no log entry is built for a
- * disabled level.
+ * disabled level. The Node adapter's direct token routes use the same two functions,
+ * {@link requestIdFrom} and {@link RequestRecorder}.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv } from './_app.js';
+import type { AppEnv, TokenCall } from './_app.js';
 import { isComplete } from './_responses.js';
 import { methodLabel, type TokenServerMetrics } from './metrics.js';
 
 const REQUEST_ID_PATTERN = /^[\w.:=-]{1,128}$/;
 
-/** The request-id, headers, access-log and metrics middleware. */
-export function requestLog(options: {
+/** The request's id: a sane incoming `X-Request-Id`, else a new UUID. */
+export function requestIdFrom(incoming: string | undefined): string {
+  return incoming !== undefined && REQUEST_ID_PATTERN.test(incoming)
+    ? incoming
+    : crypto.randomUUID();
+}
+
+/** What one answered request is recorded with. */
+export interface RequestRecord {
+  requestId: string;
+  /** The request method as sent. */
+  method: string;
+  route: string;
+  status: number;
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  upstream: TokenCall['upstream'];
+}
+
+/** Records one answered request: the metrics and the access-log line. */
+export type RequestRecorder = (record: RequestRecord) => void;
+
+/** The {@link RequestRecorder} writing to `logger` and `metrics`. */
+export function requestRecorder(options: {
   logger: Logger;
   metrics: TokenServerMetrics | undefined;
-}): MiddlewareHandler<AppEnv> {
+}): RequestRecorder {
   const { logger, metrics } = options;
+  return ({ requestId, method: sent, route, status, started, upstream }) => {
+    const seconds = (performance.now() - started) / 1000;
+    const method = methodLabel(sent);
+    metrics?.observeRequest({ route, method, status }, seconds);
+    const level = status >= 500 ? 'warn' : 'info';
+    if (logger.isLevelEnabled(level)) {
+      logger[level](
+        {
+          requestId,
+          method,
+          route,
+          status,
+          durationMs: Math.round(seconds * 1000),
+          ...(upstream === undefined ? {} : { upstream }),
+        },
+        'request',
+      );
+    }
+  };
+}
+
+/** The request-id, headers, access-log and metrics middleware. */
+export function requestLog(record: RequestRecorder): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const incomingId = c.req.header('x-request-id');
-    const requestId =
-      incomingId !== undefined && REQUEST_ID_PATTERN.test(incomingId)
-        ? incomingId
-        : crypto.randomUUID();
+    const requestId = requestIdFrom(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     c.set('route', 'unmatched');
     c.set('upstream', undefined);
@@ -41,24 +83,13 @@ export function requestLog(options: {
       headers.set('Pragma', 'no-cache');
       headers.set('X-Request-Id', requestId);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const status = response.status;
-    const method = methodLabel(c.req.method);
-    metrics?.observeRequest({ route, method, status }, seconds);
-    const level = status >= 500 ? 'warn' : 'info';
-    if (logger.isLevelEnabled(level)) {
-      const upstream = c.get('upstream');
-      logger[level](
-        {
-          requestId,
-          method,
-          route,
-          status,
-          durationMs: Math.round(seconds * 1000),
-          ...(upstream === undefined ? {} : { upstream }),
-        },
-        'request',
-      );
-    }
+    record({
+      requestId,
+      method: c.req.method,
+      route,
+      status: response.status,
+      started,
+      upstream: c.get('upstream'),
+    });
   };
 }

@@ -19,6 +19,52 @@ export const COMMON_HEADERS: Readonly<Record<string, string>> = {
   Pragma: 'no-cache',
 };
 
+/**
+ * A token route's answer before it is sent: the fetch handler makes it a `Response`
+ * ({@link answerResponse}); the Node adapter writes it to the socket as it is, without
+ * building web `Request`/`Response` objects. Same status, headers and bytes either way.
+ */
+export interface Answer {
+  status: number;
+  /** Serialised with `JSON.stringify`. */
+  body: unknown;
+  /** Headers beyond {@link COMMON_HEADERS} and `X-Request-Id`. */
+  headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/** An OAuth-shaped error {@link Answer}. */
+export function oauthAnswer(
+  status: number,
+  error: string,
+  description: string,
+  headers?: Readonly<Record<string, string>>,
+): Answer {
+  return { status, body: { error, error_description: description }, headers };
+}
+
+/**
+ * All headers of an answer: {@link COMMON_HEADERS}, then `X-Request-Id` when given, then
+ * the answer's own (which may override).
+ */
+export function answerHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+  requestId: string | undefined,
+): Record<string, string> {
+  const all: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    Pragma: 'no-cache',
+  };
+  if (requestId !== undefined) all['X-Request-Id'] = requestId;
+  if (headers !== undefined) Object.assign(all, headers);
+  return all;
+}
+
+/** An {@link Answer} as a `Response`. */
+export function answerResponse(answer: Answer, requestId: string): Response {
+  return json(answer.status, answer.body, answer.headers, requestId);
+}
+
 /** Responses built by {@link json}: they already carry {@link COMMON_HEADERS}. */
 const complete = new WeakSet<Response>();
 
@@ -37,14 +83,10 @@ export function json(
   headers?: Readonly<Record<string, string>>,
   requestId?: string,
 ): Response {
-  const all: Record<string, string> = {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-store',
-    Pragma: 'no-cache',
-  };
-  if (requestId !== undefined) all['X-Request-Id'] = requestId;
-  if (headers !== undefined) Object.assign(all, headers);
-  const response = new Response(JSON.stringify(body), { status, headers: all });
+  const response = new Response(JSON.stringify(body), {
+    status,
+    headers: answerHeaders(headers, requestId),
+  });
   complete.add(response);
   return response;
 }
@@ -71,9 +113,7 @@ export const INVALID_REFRESH_TOKEN = {
  * expired, sealed with a removed key or plain garbage all look the same (no oracle).
  * Byte for byte what Spotify answers for an unknown refresh token.
  */
-export function invalidRefreshToken(requestId?: string): Response {
-  return json(400, INVALID_REFRESH_TOKEN, undefined, requestId);
-}
+export const invalidRefreshToken: Answer = { status: 400, body: INVALID_REFRESH_TOKEN };
 
 /** How a call to Spotify failed, for logs and metrics (never the error's text). */
 export type UpstreamOutcome =

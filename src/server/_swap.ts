@@ -3,69 +3,65 @@
  * (Spotify's iOS SDK guide:
  * https://developer.spotify.com/documentation/ios/concepts/token-swap-and-refresh). Checks the optional parameters newer SDKs send.
  */
-import type { Handler } from 'hono';
 import { authorizationCodeGrant } from '../core/grants.js';
-import type { AppEnv, TokenRouteContext } from './_app.js';
-import { json } from './_responses.js';
+import type { TokenCall, TokenRouteContext } from './_app.js';
+import type { Answer } from './_responses.js';
 import {
   callSpotify,
   invalidRequest,
+  isAnswer,
   keyringOrAnswer,
   readTokenRequest,
   saneExpiresIn,
   sealOrUndefined,
+  type TokenRoute,
   unsealable,
 } from './_token-request.js';
 
 const SWAP_PARAMS = ['code', 'code_verifier', 'redirect_uri', 'client_id', 'grant_type'] as const;
 const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9._~-]{43,128}$/;
 
-/** The `/swap` handler. */
-export function swapHandler(ctx: TokenRouteContext, route: string): Handler<AppEnv> {
+/** The `/swap` route. */
+export function swapRoute(ctx: TokenRouteContext): TokenRoute {
   const { config, logger } = ctx;
-  return async (c) => {
-    c.set('route', route);
-    const requestId = c.get('requestId');
-    const params = await readTokenRequest(ctx, c, SWAP_PARAMS, 'authorization_code');
-    if (params instanceof Response) return params;
+  return async (call: TokenCall): Promise<Answer> => {
+    const params = await readTokenRequest(ctx, call, SWAP_PARAMS, 'authorization_code');
+    if (isAnswer(params)) return params;
     const code = params.get('code');
-    if (code === undefined) return invalidRequest('code is missing', requestId);
+    if (code === undefined) return invalidRequest('code is missing');
     const redirectUri = params.get('redirect_uri') ?? config.redirectUris[0];
     if (redirectUri === undefined || !config.redirectUris.includes(redirectUri)) {
-      return invalidRequest('redirect_uri is not one this server allows', requestId);
+      return invalidRequest('redirect_uri is not one this server allows');
     }
     const codeVerifier = params.get('code_verifier');
     if (codeVerifier !== undefined && !CODE_VERIFIER_PATTERN.test(codeVerifier)) {
       return invalidRequest(
         'code_verifier is malformed (43-128 characters of A-Z a-z 0-9 . _ ~ -)',
-        requestId,
       );
     }
-    const keyring = ctx.loadedKeyring ?? (await keyringOrAnswer(ctx, requestId));
-    if (keyring instanceof Response) return keyring;
-    const tokens = await callSpotify(ctx, c, 'authorization_code', () =>
+    const keyring = ctx.loadedKeyring ?? (await keyringOrAnswer(ctx));
+    if (isAnswer(keyring)) return keyring;
+    const tokens = await callSpotify(ctx, call, 'authorization_code', () =>
       authorizationCodeGrant(ctx.client, { code, redirectUri, codeVerifier }),
     );
-    if (tokens instanceof Response) return tokens;
+    if (isAnswer(tokens)) return tokens;
     let sealed: string | undefined;
     if (tokens.refreshToken === undefined) {
-      logger.warn({ requestId }, 'Spotify sent no refresh token with a code');
+      logger.warn({ requestId: call.requestId }, 'Spotify sent no refresh token with a code');
     } else {
       const issuedAt = Math.floor(config.now() / 1000);
       sealed = await sealOrUndefined(ctx, keyring, tokens.refreshToken, issuedAt);
-      if (sealed === undefined) return unsealable(requestId);
+      if (sealed === undefined) return unsealable;
     }
-    return json(
-      200,
-      {
+    return {
+      status: 200,
+      body: {
         access_token: tokens.accessToken,
         token_type: tokens.tokenType,
         expires_in: saneExpiresIn(tokens.expiresIn),
         ...(sealed === undefined ? {} : { refresh_token: sealed }),
         scope: tokens.scope ?? '',
       },
-      undefined,
-      requestId,
-    );
+    };
   };
 }

@@ -1,20 +1,48 @@
 /**
  * What `/swap` and `/refresh` do alike: read and check the parameters, call Spotify's token
- * endpoint once (never retried) and map its failures, answer with the tokens.
+ * endpoint once (never retried) and map its failures, answer with the tokens. Everything
+ * here works on a {@link TokenCall} and returns an {@link Answer}, so the fetch handler and
+ * the Node adapter run the same code.
  */
-import type { Context } from 'hono';
+import type { Context, Handler } from 'hono';
 import { InvalidArgumentError } from '../core/errors/index.js';
 import type { TokenEndpointResult } from '../core/grants.js';
-import type { AppEnv, TokenRouteContext } from './_app.js';
-import { readParams } from './_body.js';
-import { json, oauthError, type UpstreamOutcome, upstreamFailure } from './_responses.js';
+import type { AppEnv, TokenCall, TokenRouteContext } from './_app.js';
+import { readBodyLimited, readParamsFrom } from './_body.js';
+import {
+  type Answer,
+  answerResponse,
+  oauthAnswer,
+  type UpstreamOutcome,
+  upstreamFailure,
+} from './_responses.js';
 import type { Keyring } from './keyring.js';
 
 /** Longest `expires_in` passed on, in seconds (Spotify's access tokens last one hour). */
 export const MAX_EXPIRES_IN = 86_400;
 
-export function invalidRequest(description: string, requestId: string): Response {
-  return oauthError(400, 'invalid_request', description, undefined, requestId);
+/** A token route: one request in, one answer out. */
+export type TokenRoute = (call: TokenCall) => Promise<Answer>;
+
+/** The route as a Hono handler: the web `Request` read through a {@link TokenCall}. */
+export function honoTokenRoute(route: TokenRoute, pattern: string): Handler<AppEnv> {
+  return async (c: Context<AppEnv>) => {
+    c.set('route', pattern);
+    const request = c.req.raw;
+    const call: TokenCall = {
+      requestId: c.get('requestId'),
+      contentType: request.headers.get('content-type') ?? undefined,
+      readBody: (limit) => readBodyLimited(request, limit),
+      upstream: undefined,
+    };
+    const answer = await route(call);
+    c.set('upstream', call.upstream);
+    return answerResponse(answer, call.requestId);
+  };
+}
+
+export function invalidRequest(description: string): Answer {
+  return oauthAnswer(400, 'invalid_request', description);
 }
 
 /**
@@ -23,44 +51,34 @@ export function invalidRequest(description: string, requestId: string): Response
  */
 export async function readTokenRequest(
   ctx: TokenRouteContext,
-  c: Context<AppEnv>,
+  call: TokenCall,
   names: readonly string[],
   grantType: 'authorization_code' | 'refresh_token',
   maxLengths?: Readonly<Record<string, number>>,
-): Promise<Map<string, string> | Response> {
-  const requestId = c.get('requestId');
-  const read = await readParams(c.req.raw, names, maxLengths);
+): Promise<Map<string, string> | Answer> {
+  const read = await readParamsFrom(call, names, maxLengths);
   if (!read.ok) {
     const { status, error, description } = read.problem;
-    return oauthError(status, error, description, undefined, requestId);
+    return oauthAnswer(status, error, description);
   }
   const params = read.params;
   const sentGrantType = params.get('grant_type');
   if (sentGrantType !== undefined && sentGrantType !== grantType) {
-    return invalidRequest(`grant_type must be ${grantType}`, requestId);
+    return invalidRequest(`grant_type must be ${grantType}`);
   }
   const clientId = params.get('client_id');
   if (clientId !== undefined && clientId !== ctx.config.clientId) {
-    return invalidRequest('client_id is not the client this server serves', requestId);
+    return invalidRequest('client_id is not the client this server serves');
   }
   return params;
 }
 
 /** The keyring, or the 500 answer when its keys could not be imported. */
-export async function keyringOrAnswer(
-  ctx: TokenRouteContext,
-  requestId: string,
-): Promise<Keyring | Response> {
+export async function keyringOrAnswer(ctx: TokenRouteContext): Promise<Keyring | Answer> {
   try {
     return await ctx.keyring;
   } catch {
-    return oauthError(
-      500,
-      'server_error',
-      'The token server is misconfigured (encryption keys)',
-      undefined,
-      requestId,
-    );
+    return oauthAnswer(500, 'server_error', 'The token server is misconfigured (encryption keys)');
   }
 }
 
@@ -71,23 +89,22 @@ export async function keyringOrAnswer(
  */
 export async function callSpotify(
   ctx: TokenRouteContext,
-  c: Context<AppEnv>,
+  call: TokenCall,
   grant: 'authorization_code' | 'refresh_token',
-  call: () => Promise<TokenEndpointResult>,
-  onInvalidArgument?: () => Response,
-): Promise<TokenEndpointResult | Response> {
+  request: () => Promise<TokenEndpointResult>,
+  onInvalidArgument?: () => Answer,
+): Promise<TokenEndpointResult | Answer> {
   const started = performance.now();
   const record = (outcome: UpstreamOutcome) => {
     const seconds = (performance.now() - started) / 1000;
     ctx.metrics?.observeUpstream({ grant, outcome }, seconds);
-    c.set('upstream', { outcome, ms: Math.round(seconds * 1000) });
+    call.upstream = { outcome, ms: Math.round(seconds * 1000) };
   };
   try {
-    const result = await call();
+    const result = await request();
     record('ok');
     return result;
   } catch (error) {
-    const requestId = c.get('requestId');
     const failure = upstreamFailure(error);
     if (failure === undefined) {
       if (onInvalidArgument !== undefined && error instanceof InvalidArgumentError) {
@@ -98,12 +115,17 @@ export async function callSpotify(
     record(failure.outcome);
     if (failure.outcome === 'client_rejected') {
       ctx.logger.error(
-        { requestId, grant },
+        { requestId: call.requestId, grant },
         'Spotify refused the client credentials (invalid_client): check the client id and secret',
       );
     }
-    return json(failure.status, failure.body, failure.headers, requestId);
+    return { status: failure.status, body: failure.body, headers: failure.headers };
   }
+}
+
+/** Whether a step gave the route's {@link Answer} rather than its next value. */
+export function isAnswer<T extends object>(value: T | Answer): value is Answer {
+  return 'status' in value && 'body' in value;
 }
 
 /** `expires_in` as a whole number of seconds within `[0, MAX_EXPIRES_IN]`. */
@@ -113,15 +135,11 @@ export function saneExpiresIn(value: number): number {
 }
 
 /** The 502 for a refresh token Spotify sent that cannot be sealed (absurdly long). */
-export function unsealable(requestId: string): Response {
-  return oauthError(
-    502,
-    'server_error',
-    'Spotify sent a refresh token this server cannot seal',
-    undefined,
-    requestId,
-  );
-}
+export const unsealable: Answer = oauthAnswer(
+  502,
+  'server_error',
+  'Spotify sent a refresh token this server cannot seal',
+);
 
 /** Seals Spotify's refresh token; `undefined` when it cannot be (absurdly long, say). */
 export async function sealOrUndefined(

@@ -10,12 +10,13 @@ import type { Logger } from 'pino';
 import { type BoundAddress, bindServer } from '../node/_listen.js';
 import { createNodeAead } from './_aead-node.js';
 import { assertOption } from './_assert.js';
+import { directTokenListener } from './_node-direct.js';
 import { LISTENER_DEFAULTS, resolveLogger, type TokenServerOptions } from './_options.js';
 import { COMMON_HEADERS, json } from './_responses.js';
 import { createNodeUpstream } from './_upstream-node.js';
 import { createPrometheusMetrics } from './prometheus.js';
 import { createRedisRateLimitStore } from './redis.js';
-import { createTokenServerWith, type TokenServer } from './token-server.js';
+import { createTokenServerWith, type DirectTokenRoutes, type TokenServer } from './token-server.js';
 
 export { createNodeAead } from './_aead-node.js';
 export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
@@ -212,9 +213,10 @@ export async function serveTokenServer(
   }
   const upstream = createNodeUpstream();
   let tokenServer: TokenServer;
+  let direct: DirectTokenRoutes | undefined;
   try {
     // Node's faster parts, same behaviour: node:crypto AES-GCM, a keep-alive upstream client.
-    tokenServer = createTokenServerWith(
+    ({ server: tokenServer, direct } = createTokenServerWith(
       {
         ...tokenOptions,
         logger,
@@ -222,18 +224,21 @@ export async function serveTokenServer(
         ...(rateLimitStore === undefined ? {} : { rateLimitStore }),
       },
       { aead: createNodeAead(), fetch: upstream.fetch },
-    );
+    ));
   } catch (error) {
     await rateLimitStore?.close();
     throw error;
   }
 
-  const listener = getRequestListener(nodeHandler(tokenServer) as never, {
+  const fetchListener = getRequestListener(nodeHandler(tokenServer) as never, {
     hostname: host,
     // Requests @hono/node-server refuses before the handler (bad Host, `*` target,
     // backslash in the path): JSON like every other answer.
     errorHandler: () => malformed(),
   });
+  // The token routes skip the web Request/Response objects (same routes, same answers).
+  const listener =
+    direct === undefined ? fetchListener : directTokenListener(direct, fetchListener);
   const server = createServer(
     {
       headersTimeout: settings.headersTimeout,

@@ -354,7 +354,7 @@ describe('createTokenServer (stub upstream)', () => {
           ...keys,
         },
         { aead, fetch: platformFetch },
-      );
+      ).server;
       servers.push(created);
       const swapped = (await (await post(created, '/swap', 'code=C')).json()) as {
         refresh_token: string;
@@ -379,7 +379,7 @@ describe('createTokenServer (stub upstream)', () => {
         },
       },
       { aead, fetch: platformFetch },
-    );
+    ).server;
     servers.push(own);
     expect((await post(own, '/swap', 'code=C')).status).toBe(200);
     expect(optionFetchCalls).toBe(1);

@@ -13,8 +13,9 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { Logger } from 'pino';
 import type { FetchLike } from '../core/_http.js';
+import { createTokenRequestReplay } from '../core/_token-request-replay.js';
 import { ConfigurationError } from '../core/errors/index.js';
-import { type ClientConfig, resolveClientConfig } from '../core/grants.js';
+import { type ClientConfig, resolveClientConfig, withTokenRequestReplay } from '../core/grants.js';
 import type { Aead } from './_aead.js';
 import type { AppEnv, TokenRouteContext } from './_app.js';
 import { healthRoutes, type ReadyState, readiness } from './_health.js';
@@ -23,11 +24,12 @@ import {
   resolveTokenServerOptions,
   type TokenServerOptions,
 } from './_options.js';
-import { ipRateLimit } from './_rate-limit-middleware.js';
-import { refreshHandler } from './_refresh.js';
-import { requestLog } from './_request-log.js';
-import { json, oauthError } from './_responses.js';
-import { swapHandler } from './_swap.js';
+import { createIpLimit, type IpLimit, ipRateLimit } from './_rate-limit-middleware.js';
+import { refreshRoute } from './_refresh.js';
+import { type RequestRecorder, requestLog, requestRecorder } from './_request-log.js';
+import { type Answer, answerResponse, json, oauthAnswer, oauthError } from './_responses.js';
+import { swapRoute } from './_swap.js';
+import { honoTokenRoute, type TokenRoute } from './_token-request.js';
 import { Keyring, readKeyList } from './keyring.js';
 
 export type { ReadyState } from './_health.js';
@@ -69,10 +71,31 @@ function methodNotAllowed(allow: string, requestId: string): Response {
   );
 }
 
-/** Spotify client configuration for the grant functions, resolved once. */
+/**
+ * What a runtime adapter needs to answer `POST /swap` and `/refresh` itself, without the
+ * web `Request`/`Response` objects Hono works on: the same routes, limit and recorder the
+ * Hono app runs. Internal: the Node adapter uses it.
+ */
+export interface DirectTokenRoutes {
+  /** `POST` routes by exact path (base path included). */
+  routes: ReadonlyMap<string, TokenRoute>;
+  /** The per-IP limit, when on. */
+  ipLimit: IpLimit | undefined;
+  /** Proxies trusted for `X-Forwarded-For` (see `trustProxy`). */
+  trustProxy: number;
+  /** Metrics and the access log. */
+  record: RequestRecorder;
+  /** The answer to an error a route threw (a bug), logged without request data. */
+  unhandled(error: unknown, requestId: string): Answer;
+}
+
+/**
+ * Spotify client configuration for the grant functions, resolved once. Requests are
+ * replayed: oauth4webapi builds the first of each kind, later ones reuse its shape.
+ */
 function clientConfig(config: ResolvedTokenServerOptions): ClientConfig {
   try {
-    return resolveClientConfig({
+    const resolved = resolveClientConfig({
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       accountsUrl: config.accountsUrl,
@@ -81,6 +104,7 @@ function clientConfig(config: ResolvedTokenServerOptions): ClientConfig {
       timeout: Math.ceil(config.upstreamTimeout),
       now: config.now,
     });
+    return withTokenRequestReplay(resolved, createTokenRequestReplay());
   } catch (error) {
     if (error instanceof ConfigurationError && error.option === 'timeout') {
       throw new ConfigurationError(
@@ -114,14 +138,21 @@ function clientConfig(config: ResolvedTokenServerOptions): ClientConfig {
  *   never answers 500 for its configuration.
  */
 export function createTokenServer(options: TokenServerOptions): TokenServer {
-  return createTokenServerWith(options, {});
+  return createTokenServerWith(options, {}).server;
 }
 
 /** {@link createTokenServer} with runtime-specific parts (see {@link TokenServerPlatform}). */
 export function createTokenServerWith(
   options: TokenServerOptions,
   platform: TokenServerPlatform,
-): TokenServer {
+): {
+  server: TokenServer;
+  /**
+   * `undefined` when a route needs the web `Request`: CORS (Hono's middleware) or a
+   * `clientIp` option (it is given the `Request`).
+   */
+  direct: DirectTokenRoutes | undefined;
+} {
   const aead = platform.aead;
   if (options.keyring !== undefined && !(options.keyring instanceof Keyring)) {
     throw new ConfigurationError(
@@ -199,11 +230,25 @@ export function createTokenServerWith(
     draining: () => draining,
   });
 
-  const swapRoute = `${basePath}/swap`;
-  const refreshRoute = `${basePath}/refresh`;
+  const swapPath = `${basePath}/swap`;
+  const refreshPath = `${basePath}/refresh`;
+  const routes = new Map<string, TokenRoute>([
+    [swapPath, swapRoute(ctx)],
+    [refreshPath, refreshRoute(ctx)],
+  ]);
+  const record = requestRecorder({ logger, metrics });
+  const ipLimit =
+    ipLimiter === undefined ? undefined : createIpLimit({ limiter: ipLimiter, logger, metrics });
+  const unhandled = (error: unknown, requestId: string): Answer => {
+    // A bug, never bad input: log what it was (no request data) and answer JSON.
+    const { name, message, stack } =
+      error instanceof Error ? error : { name: typeof error, message: '', stack: undefined };
+    logger.error({ requestId, err: { name, message, stack } }, 'unhandled error');
+    return oauthAnswer(500, 'server_error', 'Internal server error');
+  };
   const app = new Hono<AppEnv>();
 
-  app.use(requestLog({ logger, metrics }));
+  app.use(requestLog(record));
   if (config.corsOrigins.length > 0) {
     const corsMiddleware = cors({
       origin: [...config.corsOrigins],
@@ -212,23 +257,24 @@ export function createTokenServerWith(
       exposeHeaders: ['X-Request-Id', 'Retry-After'],
       maxAge: 600,
     });
-    app.use(swapRoute, corsMiddleware);
-    app.use(refreshRoute, corsMiddleware);
+    app.use(swapPath, corsMiddleware);
+    app.use(refreshPath, corsMiddleware);
   }
-  if (ipLimiter !== undefined) {
-    const limit = ipRateLimit({
-      limiter: ipLimiter,
-      trustProxy: config.trustProxy,
-      clientIp: config.clientIp,
-      logger,
-      metrics,
-    });
-    app.post(swapRoute, limit);
-    app.post(refreshRoute, limit);
+  if (ipLimit !== undefined) {
+    for (const path of routes.keys()) {
+      app.post(
+        path,
+        ipRateLimit({
+          limit: ipLimit,
+          route: path,
+          trustProxy: config.trustProxy,
+          clientIp: config.clientIp,
+        }),
+      );
+    }
   }
-  app.post(swapRoute, swapHandler(ctx, swapRoute));
-  app.post(refreshRoute, refreshHandler(ctx, refreshRoute));
-  for (const route of [swapRoute, refreshRoute]) {
+  for (const [path, route] of routes) app.post(path, honoTokenRoute(route, path));
+  for (const route of [swapPath, refreshPath]) {
     app.all(route, (c) => {
       c.set('route', route);
       return methodNotAllowed('POST', c.get('requestId'));
@@ -244,19 +290,11 @@ export function createTokenServerWith(
       c.get('requestId'),
     ),
   );
-  app.onError((error, c) => {
-    // A bug, never bad input: log what it was (no request data) and answer JSON.
-    logger.error(
-      {
-        requestId: c.get('requestId'),
-        err: { name: error.name, message: error.message, stack: error.stack },
-      },
-      'unhandled error',
-    );
-    return oauthError(500, 'server_error', 'Internal server error', undefined, c.get('requestId'));
-  });
+  app.onError((error, c) =>
+    answerResponse(unhandled(error, c.get('requestId')), c.get('requestId')),
+  );
 
-  return {
+  const server: TokenServer = {
     app,
     logger,
     fetch: (request, env, executionCtx) =>
@@ -270,4 +308,9 @@ export function createTokenServerWith(
       await store.close();
     },
   };
+  const direct =
+    config.corsOrigins.length > 0 || config.clientIp !== undefined
+      ? undefined
+      : { routes, ipLimit, trustProxy: config.trustProxy, record, unhandled };
+  return { server, direct };
 }

@@ -233,6 +233,44 @@ describe('over real HTTP', () => {
     });
   });
 
+  it('a bug on the token routes (a rate-limit store that throws) is a logged JSON 500, and the server goes on', async () => {
+    const broken = await start({
+      rateLimit: { ip: 5, token: 0 },
+      rateLimitStore: {
+        kind: 'broken',
+        limiter: () => ({ consume: () => Promise.reject(new Error('store exploded')) }),
+        health: async () => 'ok',
+        close: async () => {},
+      },
+    });
+    try {
+      const linesBefore = logLines.length;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const response = await fetch(`${broken.url}/swap`, {
+          method: 'POST',
+          headers: { ...FORM, 'X-Request-Id': 'bug-1' },
+          body: 'code=a',
+        });
+        expect(response.status).toBe(500);
+        expectJsonHeaders(response);
+        expect(response.headers.get('x-request-id')).toBe('bug-1');
+        const text = await response.text();
+        expect(JSON.parse(text)).toEqual({
+          error: 'server_error',
+          error_description: 'Internal server error',
+        });
+        expect(text).not.toContain('exploded');
+      }
+      const logged = logLines.slice(linesBefore).join('');
+      expect(logged).toContain('unhandled error');
+      expect(logged).toContain('store exploded');
+      expect(logged).toContain('"requestId":"bug-1"');
+      expect((await fetch(`${broken.url}/healthz`)).status).toBe(200);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('/healthz, /readyz and Prometheus /metrics with route patterns, no tokens or IPs', async () => {
     expect((await fetch(`${running.url}/healthz`, { method: 'HEAD' })).status).toBe(200);
     const ready = await fetch(`${running.url}/readyz`);
