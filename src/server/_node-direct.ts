@@ -27,6 +27,8 @@ const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
 /** The headers the token routes read, joined as web `Headers.get` joins repeated fields. */
 interface RouteHeaders {
+  /** The first `Host` (as Node's `headers.host`, which @hono/node-server reads). */
+  host: string | undefined;
   contentType: string | undefined;
   contentLength: string | undefined;
   requestId: string | undefined;
@@ -40,6 +42,7 @@ function join(previous: string | undefined, value: string): string {
 /** One pass over the raw header pairs (Node keeps only the first of a repeated `Content-Type`). */
 function routeHeaders(raw: readonly string[]): RouteHeaders {
   const headers: RouteHeaders = {
+    host: undefined,
     contentType: undefined,
     contentLength: undefined,
     requestId: undefined,
@@ -49,6 +52,9 @@ function routeHeaders(raw: readonly string[]): RouteHeaders {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     switch (name.length) {
+      case 4:
+        if (headers.host === undefined && name.toLowerCase() === 'host') headers.host = value;
+        break;
       case 12:
         if (name.toLowerCase() === 'content-type') {
           headers.contentType = join(headers.contentType, value);
@@ -140,13 +146,16 @@ export function directTokenListener(direct: DirectTokenRoutes, fallback: Listene
   const { routes, ipLimit, trustProxy, record, unhandled } = direct;
   return (incoming, outgoing) => {
     const route = incoming.method === 'POST' ? routes.get(incoming.url as string) : undefined;
-    const host = incoming.headers.host;
-    if (route === undefined || host === undefined || !PLAIN_HOST.test(host)) {
+    if (route === undefined) {
+      fallback(incoming, outgoing);
+      return;
+    }
+    const headers = routeHeaders(incoming.rawHeaders);
+    if (headers.host === undefined || !PLAIN_HOST.test(headers.host)) {
       fallback(incoming, outgoing);
       return;
     }
     const started = performance.now();
-    const headers = routeHeaders(incoming.rawHeaders);
     const requestId = requestIdFrom(headers.requestId);
     const call: TokenCall = {
       requestId,
