@@ -39,7 +39,10 @@ function join(previous: string | undefined, value: string): string {
   return previous === undefined ? value : `${previous}, ${value}`;
 }
 
-/** One pass over the raw header pairs (Node keeps only the first of a repeated `Content-Type`). */
+/**
+ * One pass over the raw header pairs. Not Node's `headers` object: it keeps only the first
+ * of a repeated `Content-Type`, where the fetch handler sees them joined.
+ */
 function routeHeaders(raw: readonly string[]): RouteHeaders {
   const headers: RouteHeaders = {
     host: undefined,
