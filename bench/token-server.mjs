@@ -7,6 +7,7 @@
  *   node bench/token-server.mjs --duration 10 --rounds 3 --connections 50 --markdown out.md
  *   node bench/token-server.mjs --scenario rotation --cpu-prof prof/   # + CPU profiles
  *   node bench/token-server.mjs --serve-bin /other/checkout/dist/cli/bin.js  # before/after
+ *   node bench/token-server.mjs --cors-origins https://app.example  # ours with CORS on
  *   node bench/token-server.mjs --nice=-10  # on a shared machine (root): run ahead of others
  *
  * Processes (each its own Node process, started here, stopped at the end):
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     scenario: { type: 'string' },
     nice: { type: 'string' },
     'serve-bin': { type: 'string' },
+    'cors-origins': { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -233,6 +235,7 @@ async function scenario(rotation, keys, sealed) {
       RATE_LIMIT_IP: '1000000',
       RATE_LIMIT_TOKEN: '1000000',
       RATE_LIMIT_WINDOW_S: '1',
+      ...(args['cors-origins'] === undefined ? {} : { CORS_ORIGINS: args['cors-origins'] }),
     },
   );
   await waitUntilUp(`http://127.0.0.1:${oursPort}/healthz`);
@@ -310,7 +313,8 @@ const table = [
 const footer =
   `\n${CONNECTIONS} keep-alive connections, ${ROUNDS} rounds of ${DURATION} s per target after ${WARMUP} s warm-up ` +
   `(median of rounds); CPU µs/req = the proxy process's user + system CPU time per answered request; Node ${process.version}, ${cores} CPUs (${cpus()[0]?.model.trim()})` +
-  (hasTaskset && cores > 1 ? '; proxies on CPU 0, wrk + upstream on CPU 1.' : '; not pinned.');
+  (hasTaskset && cores > 1 ? '; proxies on CPU 0, wrk + upstream on CPU 1.' : '; not pinned.') +
+  (args['cors-origins'] === undefined ? '' : ` Ours with CORS_ORIGINS=${args['cors-origins']}.`);
 console.log(table + footer);
 if (args.markdown !== undefined) writeFileSync(args.markdown, `${table}\n${footer}\n`);
 if (failed) {

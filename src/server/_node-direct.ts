@@ -4,8 +4,9 @@
  * the body from the `IncomingMessage` and write the answer to the `ServerResponse`,
  * skipping the web `Request`/`Headers`/`Response` objects and the Hono context each request
  * would otherwise build (most of what the server spent per request beyond the reference
- * proxy; see docs/benchmarks.md). Everything else — other paths and methods, unusual
- * `Host` headers, CORS, a `clientIp` option — goes to the fetch handler, and
+ * proxy; see docs/benchmarks.md). CORS headers are added as Hono's `cors` middleware
+ * adds them. Everything else — other paths and methods (CORS preflights included), unusual
+ * `Host` headers, a `clientIp` option — goes to the fetch handler, and
  * test/e2e/server-node-parity.test.ts checks that both give the same answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,6 +34,7 @@ interface RouteHeaders {
   contentLength: string | undefined;
   requestId: string | undefined;
   forwardedFor: string | undefined;
+  origin: string | undefined;
 }
 
 function join(previous: string | undefined, value: string): string {
@@ -50,6 +52,7 @@ function routeHeaders(raw: readonly string[]): RouteHeaders {
     contentLength: undefined,
     requestId: undefined,
     forwardedFor: undefined,
+    origin: undefined,
   };
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -57,6 +60,9 @@ function routeHeaders(raw: readonly string[]): RouteHeaders {
     switch (name.length) {
       case 4:
         if (headers.host === undefined && name.toLowerCase() === 'host') headers.host = value;
+        break;
+      case 6:
+        if (name.toLowerCase() === 'origin') headers.origin = join(headers.origin, value);
         break;
       case 12:
         if (name.toLowerCase() === 'content-type') {
@@ -125,9 +131,11 @@ function writeAnswer(
   answer: Answer,
   requestId: string,
   declaredLength: string | undefined,
+  cors: Record<string, string> | undefined,
 ): void {
   const text = JSON.stringify(answer.body);
   const headers: Record<string, string | number> = answerHeaders(answer.headers, requestId);
+  if (cors !== undefined) Object.assign(headers, cors);
   headers['Content-Length'] = Buffer.byteLength(text);
   // Node discards an unread body of a declared, small length to keep the connection; a
   // body that is endless or over the limit is not worth reading: close after the answer.
@@ -146,7 +154,7 @@ function writeAnswer(
  * `fallback` (the fetch handler's listener).
  */
 export function directTokenListener(direct: DirectTokenRoutes, fallback: Listener): Listener {
-  const { routes, ipLimit, trustProxy, record, unhandled } = direct;
+  const { routes, ipLimit, trustProxy, record, unhandled, corsHeaders } = direct;
   return (incoming, outgoing) => {
     const route = incoming.method === 'POST' ? routes.get(incoming.url as string) : undefined;
     if (route === undefined) {
@@ -167,7 +175,14 @@ export function directTokenListener(direct: DirectTokenRoutes, fallback: Listene
       upstream: undefined,
     };
     const answered = (answer: Answer) => {
-      writeAnswer(incoming, outgoing, answer, requestId, headers.contentLength);
+      writeAnswer(
+        incoming,
+        outgoing,
+        answer,
+        requestId,
+        headers.contentLength,
+        corsHeaders?.(headers.origin),
+      );
       record({
         requestId,
         method: 'POST',

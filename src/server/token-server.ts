@@ -87,6 +87,32 @@ export interface DirectTokenRoutes {
   record: RequestRecorder;
   /** The answer to an error a route threw (a bug), logged without request data. */
   unhandled(error: unknown, requestId: string): Answer;
+  /**
+   * The headers CORS adds to a `POST` answer (Hono's `cors` middleware, as configured
+   * here), given the request's `Origin`; `undefined` without CORS origins.
+   */
+  corsHeaders: ((origin: string | undefined) => Record<string, string>) | undefined;
+}
+
+/** Answer headers a browser script may read (`Access-Control-Expose-Headers`). */
+const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After'] as const;
+
+/**
+ * What Hono's `cors` middleware adds to the answer of an actual (non-preflight) request
+ * with an array of origins: the origin when it is listed, the exposed headers, and
+ * `Vary: Origin`. The Node adapter's direct routes add the same.
+ */
+function corsHeadersFor(origins: readonly string[]) {
+  const exposed = CORS_EXPOSED_HEADERS.join(',');
+  return (origin: string | undefined): Record<string, string> => {
+    const headers: Record<string, string> = {};
+    if (origin !== undefined && origins.includes(origin)) {
+      headers['Access-Control-Allow-Origin'] = origin;
+    }
+    headers['Access-Control-Expose-Headers'] = exposed;
+    headers.Vary = 'Origin';
+    return headers;
+  };
 }
 
 /**
@@ -148,8 +174,8 @@ export function createTokenServerWith(
 ): {
   server: TokenServer;
   /**
-   * `undefined` when a route needs the web `Request`: CORS (Hono's middleware) or a
-   * `clientIp` option (it is given the `Request`).
+   * `undefined` when a route needs the web `Request`: with a `clientIp` option (it is
+   * given the `Request`).
    */
   direct: DirectTokenRoutes | undefined;
 } {
@@ -254,7 +280,7 @@ export function createTokenServerWith(
       origin: [...config.corsOrigins],
       allowMethods: ['POST', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'X-Request-Id'],
-      exposeHeaders: ['X-Request-Id', 'Retry-After'],
+      exposeHeaders: [...CORS_EXPOSED_HEADERS],
       maxAge: 600,
     });
     app.use(swapPath, corsMiddleware);
@@ -309,8 +335,16 @@ export function createTokenServerWith(
     },
   };
   const direct =
-    config.corsOrigins.length > 0 || config.clientIp !== undefined
+    config.clientIp !== undefined
       ? undefined
-      : { routes, ipLimit, trustProxy: config.trustProxy, record, unhandled };
+      : {
+          routes,
+          ipLimit,
+          trustProxy: config.trustProxy,
+          record,
+          unhandled,
+          corsHeaders:
+            config.corsOrigins.length > 0 ? corsHeadersFor(config.corsOrigins) : undefined,
+        };
   return { server, direct };
 }
