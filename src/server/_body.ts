@@ -41,8 +41,7 @@ export async function readBodyLimited(
 ): Promise<Uint8Array | undefined> {
   const declared = request.headers.get('content-length');
   if (declared !== null) {
-    const length = Number(declared.trim());
-    if (!Number.isFinite(length) || length > limit) return undefined;
+    if (declaredTooLarge(declared, limit)) return undefined;
     const bytes = new Uint8Array(await request.arrayBuffer());
     return bytes.byteLength > limit ? undefined : bytes;
   }
@@ -71,6 +70,15 @@ export async function readBodyLimited(
     offset += chunk.byteLength;
   }
   return body;
+}
+
+/**
+ * Whether a `Content-Length` announces more than `limit` bytes (or is unreadable): such a
+ * body is refused without reading a byte of it.
+ */
+export function declaredTooLarge(declared: string, limit: number): boolean {
+  const length = Number(declared.trim());
+  return !Number.isFinite(length) || length > limit;
 }
 
 /** `application/x-www-form-urlencoded` or `application/json` (parameters such as charset allowed). */
@@ -127,14 +135,15 @@ export function readParams(
   names: readonly string[],
   maxLengths?: Readonly<Record<string, number>>,
 ): Promise<ParamsResult> {
-  return readParamsFrom(
-    {
-      contentType: request.headers.get('content-type') ?? undefined,
-      readBody: (limit) => readBodyLimited(request, limit),
-    },
-    names,
-    maxLengths,
-  );
+  return readParamsFrom(paramsSourceOf(request), names, maxLengths);
+}
+
+/** A web `Request` as a {@link ParamsSource}. */
+export function paramsSourceOf(request: Request): ParamsSource {
+  return {
+    contentType: request.headers.get('content-type') ?? undefined,
+    readBody: (limit) => readBodyLimited(request, limit),
+  };
 }
 
 /** {@link readParams} from any {@link ParamsSource} (the Node adapter reads `node:http`'s request). */

@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenCall } from './_app.js';
+import { declaredTooLarge } from './_body.js';
 import { clientAddressOf } from './_client-ip.js';
 import { MAX_BODY_BYTES } from './_options.js';
 import { requestIdFrom } from './_request-log.js';
@@ -96,9 +97,8 @@ function readNodeBody(
   declared: string | undefined,
   limit: number,
 ): Promise<Uint8Array | undefined> {
-  if (declared !== undefined) {
-    const length = Number(declared.trim());
-    if (!Number.isFinite(length) || length > limit) return Promise.resolve(undefined);
+  if (declared !== undefined && declaredTooLarge(declared, limit)) {
+    return Promise.resolve(undefined);
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -141,7 +141,7 @@ function writeAnswer(
   // body that is endless or over the limit is not worth reading: close after the answer.
   if (
     !incoming.readableEnded &&
-    (declaredLength === undefined || !(Number(declaredLength) <= MAX_BODY_BYTES))
+    (declaredLength === undefined || declaredTooLarge(declaredLength, MAX_BODY_BYTES))
   ) {
     headers.Connection = 'close';
   }

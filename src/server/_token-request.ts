@@ -8,7 +8,7 @@ import type { Context, Handler } from 'hono';
 import { InvalidArgumentError } from '../core/errors/index.js';
 import type { TokenEndpointResult } from '../core/grants.js';
 import type { AppEnv, TokenCall, TokenRouteContext } from './_app.js';
-import { readBodyLimited, readParamsFrom } from './_body.js';
+import { paramsSourceOf, readParamsFrom } from './_body.js';
 import {
   type Answer,
   answerResponse,
@@ -28,11 +28,9 @@ export type TokenRoute = (call: TokenCall) => Promise<Answer>;
 export function honoTokenRoute(route: TokenRoute, pattern: string): Handler<AppEnv> {
   return async (c: Context<AppEnv>) => {
     c.set('route', pattern);
-    const request = c.req.raw;
     const call: TokenCall = {
+      ...paramsSourceOf(c.req.raw),
       requestId: c.get('requestId'),
-      contentType: request.headers.get('content-type') ?? undefined,
-      readBody: (limit) => readBodyLimited(request, limit),
       upstream: undefined,
     };
     const answer = await route(call);
