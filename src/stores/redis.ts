@@ -2,7 +2,10 @@
  * `spotify-session/stores/redis`: tokens in Redis, shared by any number of
  * processes and machines (Node, `ioredis`).
  */
-import type { Cluster, Redis } from 'ioredis';
+
+// Only the client this store creates from `url` has ioredis's type: nothing public names
+// ioredis's types, so this entry point's declarations never load them (docs/stores.md).
+import type { Redis } from 'ioredis';
 import {
   ConfigurationError,
   type SessionTokens,
@@ -30,15 +33,41 @@ const { Redis: RedisClient } = await import('ioredis').catch((error: unknown) =>
 /** Spotify refresh tokens live about six months (180 days) from the original authorization. */
 export const DEFAULT_REDIS_TTL_SECONDS = 15_552_000;
 
+/**
+ * The Redis commands {@link RedisStore} sends, as promises: an `ioredis`
+ * `Redis` or `Cluster` fits as it is, and so does any client (or test double)
+ * with these methods. Declared here instead of naming ioredis's classes so
+ * that this entry point's types never load ioredis's own declarations.
+ */
+export interface RedisStoreClient {
+  /** `GET key`: the stored string, or `null` when there is none. */
+  get(key: string): Promise<string | null>;
+  /** `SET key value EX seconds`. */
+  set(key: string, value: string, expiry: 'EX', seconds: number): Promise<unknown>;
+  /** `SET key value PX milliseconds NX`: `'OK'` when set, `null` when the key exists. */
+  set(
+    key: string,
+    value: string,
+    expiry: 'PX',
+    milliseconds: number,
+    condition: 'NX',
+  ): Promise<string | null>;
+  /** `DEL key`. */
+  del(key: string): Promise<unknown>;
+  /** `EVAL script numberOfKeys key… arg…`: the script's reply. */
+  eval(script: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+}
+
 /** Options of {@link RedisStore}: give exactly one of `client` and `url`. */
 export interface RedisStoreOptions {
   /**
-   * An `ioredis` client (`Redis` or `Cluster`) that you created and close
-   * yourself. Commands wait in its offline queue while it reconnects,
-   * according to its own options.
+   * A client that you created and close yourself: an `ioredis` `Redis` or
+   * `Cluster`, or anything else that has the {@link RedisStoreClient}
+   * commands. An ioredis client's commands wait in its offline queue while
+   * it reconnects, according to its own options.
    * @default none (then `url` is required)
    */
-  client?: Redis | Cluster | undefined;
+  client?: RedisStoreClient | undefined;
   /**
    * `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS): the
    * store creates its own client, closed by {@link RedisStore.close}.
@@ -85,15 +114,16 @@ function describe(error: unknown): string {
  * whose lock expired never removes its successor's lock.
  */
 export class RedisStore implements TokenStore {
-  /** The ioredis client in use (yours, or the one created from `url`). */
-  readonly client: Redis | Cluster;
+  /** The client in use: yours, or the ioredis `Redis` created from `url`. */
+  readonly client: RedisStoreClient;
   /** Prefix of token keys. */
   readonly prefix: string;
   /** Prefix of lock keys. */
   readonly lockPrefix: string;
   /** Seconds tokens live after each `set`. */
   readonly ttl: number;
-  readonly #ownsClient: boolean;
+  /** The client created from `url`, closed by {@link RedisStore.close}; none when it is yours. */
+  readonly #ownClient: Redis | undefined;
 
   constructor(options: RedisStoreOptions) {
     const given = options ?? ({} as RedisStoreOptions);
@@ -126,10 +156,10 @@ export class RedisStore implements TokenStore {
       // listener ioredis would also print every reconnection attempt.
       client.on('error', () => {});
       this.client = client;
-      this.#ownsClient = true;
+      this.#ownClient = client;
     } else {
-      this.client = given.client as Redis | Cluster;
-      this.#ownsClient = false;
+      this.client = given.client as RedisStoreClient;
+      this.#ownClient = undefined;
     }
     this.prefix = given.prefix ?? 'spotify-session:tokens:';
     this.lockPrefix = given.lockPrefix ?? 'spotify-session:locks:';
@@ -219,11 +249,12 @@ export class RedisStore implements TokenStore {
 
   /** Closes the client if this store created it (from `url`); yours is left open. */
   async close(): Promise<void> {
-    if (!this.#ownsClient) return;
+    const own = this.#ownClient;
+    if (own === undefined) return;
     try {
-      await this.client.quit();
+      await own.quit();
     } catch {
-      this.client.disconnect();
+      own.disconnect();
     }
   }
 
