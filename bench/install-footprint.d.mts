@@ -8,9 +8,5 @@ export interface Footprint {
   /** Sum of the files' sizes. */
   fileBytes: number;
 }
-export declare function createScratchProject(prefix?: string): Promise<string>;
-export declare function removeScratchProject(dir: string): Promise<void>;
-export declare function npmInstall(dir: string, specs: string[]): number;
 export declare function measureFootprint(dir: string): Footprint;
-export declare function installFootprint(specs: string[]): Promise<Footprint & { ms: number }>;
 export declare function formatMB(bytes: number): string;

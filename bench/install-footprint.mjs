@@ -4,46 +4,33 @@
  * (`spotify-session`), the tools package (`@spotify-session/cli`), Spotify's official
  * TypeScript SDK (`@spotify/web-api-ts-sdk`), each installed from the registry the same way.
  *
- * Each install goes into its own fresh scratch project with the same command:
- * `npm install --no-audit --no-fund --prefer-offline <spec>`. "Packages" counts every
- * package in node_modules, the installed one included; "on disk" is `du` of node_modules
- * (blocks actually used), "files" the sum of the files' sizes.
+ * Each install goes into its own fresh scratch project (scripts/scratch-install.mjs). Our
+ * two packages get exactly the dependency versions of package-lock.json (`npm ci` of a
+ * lockfile cut from the root one), so the figures belong to the commit; `--latest-deps`
+ * installs them with `npm install --prefer-online` instead (the newest versions the ranges
+ * allow, what a user gets today). The official SDK is `npm install` of the version in
+ * package-lock.json. "Packages" counts every package in node_modules, the installed one
+ * included; "on disk" is `du` of node_modules (blocks actually used), "files" the sum of
+ * the files' sizes.
  *
  *   node bench/install-footprint.mjs            # a Markdown table (builds if dist/ is stale)
  *   node bench/install-footprint.mjs --json
+ *   node bench/install-footprint.mjs --latest-deps
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assemblePackages, packPackage, REPO_ROOT } from '../scripts/pack.mjs';
-
-/** A fresh, empty ESM project in the system's temp directory. */
-export async function createScratchProject(prefix = 'spotify-session-install-') {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  await writeFile(
-    join(dir, 'package.json'),
-    `${JSON.stringify({ name: 'scratch', private: true, type: 'module' }, null, 2)}\n`,
-  );
-  return dir;
-}
-
-export function removeScratchProject(dir) {
-  return rm(dir, { recursive: true, force: true });
-}
-
-/** `npm install --no-audit --no-fund --prefer-offline …specs` in `dir`; milliseconds taken. */
-export function npmInstall(dir, specs) {
-  const started = performance.now();
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_loglevel: 'error' },
-  });
-  return Math.round(performance.now() - started);
-}
+import { assemblePackages, packPackage } from '../scripts/pack.mjs';
+import {
+  createScratchProject,
+  installPacked,
+  npmInstall,
+  ROOT_LOCKFILE,
+  removeScratchProject,
+} from '../scripts/scratch-install.mjs';
 
 function apparentBytes(path) {
   const stat = statSync(path, { throwIfNoEntry: false });
@@ -75,11 +62,11 @@ export function measureFootprint(dir) {
   };
 }
 
-/** Installs `specs` into a fresh scratch project and measures it; the project is removed. */
-export async function installFootprint(specs) {
+/** Runs `install(dir)` in a fresh scratch project and measures it; the project is removed. */
+async function installFootprint(install) {
   const dir = await createScratchProject();
   try {
-    const ms = npmInstall(dir, specs);
+    const ms = install(dir);
     return { ...measureFootprint(dir), ms };
   } finally {
     await removeScratchProject(dir);
@@ -90,26 +77,36 @@ export const formatMB = (bytes) => `${(bytes / 1_000_000).toFixed(2)} MB`;
 
 async function main() {
   const json = process.argv.includes('--json');
+  const deps = process.argv.includes('--latest-deps') ? 'latest' : 'locked';
   const tarballs = await mkdtemp(join(tmpdir(), 'spotify-session-tarballs-'));
   try {
     const packages = await assemblePackages({ build: 'if-stale' });
-    const tarball = (name) => packPackage(packages.find((p) => p.name === name).dir, tarballs);
-    const library = tarball('spotify-session');
-    const cli = tarball('@spotify-session/cli');
-    const official = JSON.parse(
-      readFileSync(join(REPO_ROOT, 'node_modules/@spotify/web-api-ts-sdk/package.json'), 'utf8'),
-    ).version;
+    const packed = (name) => {
+      const pkg = packages.find((p) => p.name === name);
+      return { tarball: packPackage(pkg.dir, tarballs), manifest: pkg.manifest };
+    };
+    const library = packed('spotify-session');
+    const cli = packed('@spotify-session/cli');
+    const official = JSON.parse(readFileSync(ROOT_LOCKFILE, 'utf8')).packages[
+      'node_modules/@spotify/web-api-ts-sdk'
+    ].version;
     const rows = [
-      { what: '`spotify-session` (the library)', specs: [library] },
-      { what: '`@spotify-session/cli` (server, emulator, command)', specs: [cli] },
+      {
+        what: '`spotify-session` (the library)',
+        install: (dir) => installPacked(dir, [library], { deps }),
+      },
+      {
+        what: '`@spotify-session/cli` (server, emulator, command)',
+        install: (dir) => installPacked(dir, [cli], { deps }),
+      },
       {
         what: `\`@spotify/web-api-ts-sdk@${official}\` (official)`,
-        specs: [`@spotify/web-api-ts-sdk@${official}`],
+        install: (dir) => npmInstall(dir, [`@spotify/web-api-ts-sdk@${official}`]),
       },
     ];
     const results = [];
     for (const row of rows)
-      results.push({ what: row.what, ...(await installFootprint(row.specs)) });
+      results.push({ what: row.what, ...(await installFootprint(row.install)) });
     if (json) {
       console.log(JSON.stringify(results, null, 2));
       return;
@@ -122,6 +119,11 @@ async function main() {
       );
     }
     console.log(`\nspotify-session installs: ${results[0].packages.join(', ')}`);
+    console.log(
+      deps === 'locked'
+        ? 'Dependencies: the versions of package-lock.json (npm ci)'
+        : 'Dependencies: the newest the ranges allow (npm install --prefer-online)',
+    );
     console.log(
       `Node ${process.version}, npm ${execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim()}`,
     );
