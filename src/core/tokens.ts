@@ -24,7 +24,7 @@ export interface SessionTokens {
    */
   grant?: 'client_credentials';
   /**
-   * Marks a login Spotify refused: the {@link refreshTokenFingerprint} of the
+   * Marks a login Spotify refused: `sha256:` and the base64url SHA-256 of the
    * refresh token that got `invalid_grant`, never the token. A Session writes
    * `{ refused }` (and nothing else) into its store instead of deleting the
    * tokens, and reads it as "no login"; `toJSON()` never returns it. It lets
