@@ -104,6 +104,18 @@ function emulatorFetch(emulator: Emulator) {
   return { fetch, counter };
 }
 
+/** A fetch into the emulator that runs `first` before forwarding its first request. */
+function afterFirst(emulator: Emulator, first: () => Promise<unknown>) {
+  let raced = false;
+  return async (url: string, init: RequestInit) => {
+    if (!raced) {
+      raced = true;
+      await first();
+    }
+    return emulator.fetch(new Request(url, init));
+  };
+}
+
 /** A user's first tokens from the emulator, as `toJSON()` would hold them. */
 async function firstTokens(emulator: Emulator): Promise<SessionTokens> {
   const url = new URL(`${ACCOUNTS}/authorize`);
@@ -518,21 +530,9 @@ describe('Session with a store that cannot lock', () => {
     const store = new TestStore();
     store.data.set(KEY, expired(await firstTokens(emulator)));
     const other = sessionOn(emulator, store);
-    let raced = false;
-    const session = new Session({
-      clientId: DEMO_APP.clientId,
-      clientSecret: DEMO_APP.clientSecret,
-      accountsUrl: ACCOUNTS,
-      store,
-      storeKey: KEY,
+    const { session } = sessionOn(emulator, store, {
       // The other process refreshes between our re-read and our request.
-      fetch: async (url, init) => {
-        if (!raced) {
-          raced = true;
-          await other.session.getValidAccessToken();
-        }
-        return emulator.fetch(new Request(url, init));
-      },
+      fetch: afterFirst(emulator, () => other.session.getValidAccessToken()),
     });
     const token = await session.getValidAccessToken();
     expect(token).toBe(store.data.get(KEY)?.accessToken);
@@ -660,13 +660,8 @@ describe('Session with a store: a sent refresh is finished and stored, however l
     const tokens = await firstTokens(emulator);
     store.data.set(KEY, expired(tokens));
     const paused = heldAnswers(emulator);
-    const holder = new Session({
-      clientId: DEMO_APP.clientId,
-      clientSecret: DEMO_APP.clientSecret,
-      accountsUrl: ACCOUNTS,
+    const { session: holder } = sessionOn(emulator, store, {
       fetch: paused.fetch,
-      store,
-      storeKey: KEY,
       timeout: 50,
       lockTtl: 150,
     });
@@ -758,23 +753,13 @@ describe('Session with a store: a sent refresh is finished and stored, however l
     const store = new LockingStore();
     const tokens = await firstTokens(emulator);
     store.data.set(KEY, expired(tokens));
-    let raced = false;
-    const session = new Session({
-      clientId: DEMO_APP.clientId,
-      clientSecret: DEMO_APP.clientSecret,
-      accountsUrl: ACCOUNTS,
-      store,
-      storeKey: KEY,
+    const { session } = sessionOn(emulator, store, {
       // Before our request lands, the token is rotated elsewhere and the result stored (a
       // process whose lock expired, or a store written without the lock).
-      fetch: async (url, init) => {
-        if (!raced) {
-          raced = true;
-          const rotated = await emulatorRefresh(emulator, tokens.refreshToken as string);
-          store.data.set(KEY, expired({ ...tokens, refreshToken: rotated.refreshToken as string }));
-        }
-        return emulator.fetch(new Request(url, init));
-      },
+      fetch: afterFirst(emulator, async () => {
+        const rotated = await emulatorRefresh(emulator, tokens.refreshToken as string);
+        store.data.set(KEY, expired({ ...tokens, refreshToken: rotated.refreshToken as string }));
+      }),
     });
     const token = await session.getValidAccessToken();
     expect(emulator.lookupAccessToken(token)).toBeDefined();
