@@ -4,12 +4,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { SpotifyWebAPI } from '../api/index.js';
+import type { Session } from '../core/index.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import {
   deleteProfileSettings,
   openProfile,
   openStoredSession,
   type ProfileFlags,
+  type ResolvedProfile,
   resolveApiUrl,
 } from './_profile.js';
 
@@ -22,12 +24,33 @@ function print(value: unknown, pretty: boolean): void {
   process.stdout.write(`${text}\n`);
 }
 
+/**
+ * Runs `use` with the profile's Session, then — whether it succeeded or not — waits for a
+ * refresh whose caller gave up (a timeout) to finish storing its answer, so exiting never
+ * loses a refresh token Spotify rotated meanwhile.
+ */
+async function withStoredSession<T>(
+  flags: ProfileFlags,
+  env: NodeJS.ProcessEnv,
+  use: (session: Session, profile: ResolvedProfile) => Promise<T>,
+): Promise<T> {
+  const { session, profile } = await openStoredSession(flags, env);
+  try {
+    return await use(session, profile);
+  } finally {
+    await session.settled();
+  }
+}
+
 /** `token`: a valid access token, refreshed (and stored) when needed. */
-export async function printToken(
+export function printToken(
   flags: ProfileFlags & { json?: boolean | undefined },
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const { session } = await openStoredSession(flags, env);
+  return withStoredSession(flags, env, (session) => printValidToken(session, flags));
+}
+
+async function printValidToken(session: Session, flags: { json?: boolean | undefined }) {
   const accessToken = await session.getValidAccessToken();
   if (flags.json === true) {
     print(
@@ -43,10 +66,16 @@ export async function printToken(
   process.stdout.write(`${accessToken}\n`);
 }
 
-async function openApi(flags: ProfileFlags, env: NodeJS.ProcessEnv): Promise<SpotifyWebAPI> {
-  const { session, profile } = await openStoredSession(flags, env);
-  const apiUrl = resolveApiUrl(env, profile);
-  return new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session);
+/** Runs `use` with a Web API client on the profile's Session (see `withStoredSession`). */
+function withApi<T>(
+  flags: ProfileFlags,
+  env: NodeJS.ProcessEnv,
+  use: (api: SpotifyWebAPI) => Promise<T>,
+): Promise<T> {
+  return withStoredSession(flags, env, (session, profile) => {
+    const apiUrl = resolveApiUrl(env, profile);
+    return use(new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session));
+  });
 }
 
 /** Parses `--query k=v` entries. */
@@ -113,11 +142,12 @@ export async function callApi(
   }
   const query = parseQuery(flags.query ?? []);
   const body = flags.data === undefined ? undefined : await readData(flags.data);
-  const api = await openApi(flags, env);
-  const result = await api.request<unknown>(upper as Method, path, {
-    ...(Object.keys(query).length > 0 ? { query } : {}),
-    ...(body === undefined ? {} : { body }),
-  });
+  const result = await withApi(flags, env, (api) =>
+    api.request<unknown>(upper as Method, path, {
+      ...(Object.keys(query).length > 0 ? { query } : {}),
+      ...(body === undefined ? {} : { body }),
+    }),
+  );
   print(result, process.stdout.isTTY === true);
 }
 
@@ -126,8 +156,11 @@ export async function whoami(
   flags: ProfileFlags & { json?: boolean | undefined },
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const api = await openApi(flags, env);
-  const me = (await api.me()) as { id: string; display_name?: string | null; email?: string };
+  const me = (await withApi(flags, env, (api) => api.me())) as {
+    id: string;
+    display_name?: string | null;
+    email?: string;
+  };
   if (flags.json === true) {
     print(me, process.stdout.isTTY === true);
     return;

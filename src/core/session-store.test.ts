@@ -12,12 +12,13 @@ import {
   LockTimeoutError,
   RefreshTokenRevokedError,
   StoreError,
+  TimeoutError,
   TokenCallbackError,
 } from './errors/index.js';
 import { authorizationCodeGrant, resolveClientConfig } from './grants.js';
 import { Session, type SessionOptions } from './session.js';
 import type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from './store.js';
-import { parseSessionTokens, type SessionTokens } from './tokens.js';
+import { parseSessionTokens, refreshTokenFingerprint, type SessionTokens } from './tokens.js';
 
 const ACCOUNTS = 'http://127.0.0.1:9';
 const REDIRECT_URI = 'http://127.0.0.1:8888/callback';
@@ -54,6 +55,8 @@ class TestStore implements TokenStore {
 class LockingStore extends TestStore {
   #holder: { owner: symbol; expires: number } | undefined;
   readonly lockOptions: TokenStoreLockOptions[] = [];
+  /** Whether its locks have `extend` (renewal), like the bundled stores. */
+  extendable = false;
 
   async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock> {
     this.lockOptions.push(options);
@@ -67,12 +70,22 @@ class LockingStore extends TestStore {
     const owner = Symbol('owner');
     this.#holder = { owner, expires: Date.now() + options.ttl };
     this.log.push('lock');
-    return {
+    const lock: TokenStoreLock = {
       release: async () => {
         if (this.#holder?.owner === owner) this.#holder = undefined;
         this.log.push('release');
       },
     };
+    if (this.extendable) {
+      lock.extend = async (ttl) => {
+        this.log.push('extend');
+        const held = this.#holder;
+        if (held?.owner !== owner || held.expires <= Date.now()) return false;
+        held.expires = Date.now() + ttl;
+        return true;
+      };
+    }
+    return lock;
   }
 
   get locked(): boolean {
@@ -89,6 +102,18 @@ function emulatorFetch(emulator: Emulator) {
     return emulator.fetch(new Request(url, init));
   };
   return { fetch, counter };
+}
+
+/** A fetch into the emulator that runs `first` before forwarding its first request. */
+function afterFirst(emulator: Emulator, first: () => Promise<unknown>) {
+  let raced = false;
+  return async (url: string, init: RequestInit) => {
+    if (!raced) {
+      raced = true;
+      await first();
+    }
+    return emulator.fetch(new Request(url, init));
+  };
 }
 
 /** A user's first tokens from the emulator, as `toJSON()` would hold them. */
@@ -330,7 +355,7 @@ describe('Session with a store: writing', () => {
 });
 
 describe('Session with a store: revocation', () => {
-  it('deletes a revoked refresh token from the store and tells onTokens', async () => {
+  it('marks a revoked refresh token refused in the store (no secret kept) and tells onTokens', async () => {
     const emulator = rotating();
     const store = new LockingStore();
     const tokens = await firstTokens(emulator);
@@ -344,7 +369,11 @@ describe('Session with a store: revocation', () => {
     });
     const error = await rejection(session.getValidAccessToken());
     expect(error).toBeInstanceOf(RefreshTokenRevokedError);
-    expect(store.data.has(KEY)).toBe(false);
+    // Not deleted: a marker naming the refused token by its fingerprint, so a late answer
+    // for that very token can still be stored (see 'late answers' below).
+    expect(store.data.get(KEY)).toEqual({
+      refused: await refreshTokenFingerprint(tokens.refreshToken as string),
+    });
     expect(store.locked).toBe(false);
     expect(events).toEqual([{ grant: 'refresh_token', rotated: false, revoked: true }]);
     const next = await rejection(session.getValidAccessToken());
@@ -361,7 +390,9 @@ describe('Session with a locking store: refresh across processes', () => {
     const { session } = sessionOn(emulator, store, { lockTtl: 20_000, lockWait: 3_000 });
     await session.getValidAccessToken();
     expect(store.lockOptions).toEqual([{ ttl: 20_000, wait: 3_000 }]);
-    expect(store.log).toEqual(['get', 'lock', 'get', 'set', 'release']);
+    // load, lock, re-read (another process may have refreshed), and the compare-and-set:
+    // read again, then write.
+    expect(store.log).toEqual(['get', 'lock', 'get', 'get', 'set', 'release']);
     expect(store.locked).toBe(false);
   });
 
@@ -499,26 +530,252 @@ describe('Session with a store that cannot lock', () => {
     const store = new TestStore();
     store.data.set(KEY, expired(await firstTokens(emulator)));
     const other = sessionOn(emulator, store);
-    let raced = false;
-    const session = new Session({
-      clientId: DEMO_APP.clientId,
-      clientSecret: DEMO_APP.clientSecret,
-      accountsUrl: ACCOUNTS,
-      store,
-      storeKey: KEY,
+    const { session } = sessionOn(emulator, store, {
       // The other process refreshes between our re-read and our request.
-      fetch: async (url, init) => {
-        if (!raced) {
-          raced = true;
-          await other.session.getValidAccessToken();
-        }
-        return emulator.fetch(new Request(url, init));
-      },
+      fetch: afterFirst(emulator, () => other.session.getValidAccessToken()),
     });
     const token = await session.getValidAccessToken();
     expect(token).toBe(store.data.get(KEY)?.accessToken);
     expect(emulator.stats().grants.refresh_token).toBe(2); // theirs, and our refused one
     expect(session.getRefreshToken()).toBe(store.data.get(KEY)?.refreshToken);
     expect(store.data.has(KEY)).toBe(true);
+  });
+});
+
+/** A raw refresh at the emulator (another device, a check that a stored token still works). */
+async function emulatorRefresh(
+  emulator: Emulator,
+  refreshToken: string,
+): Promise<{ status: number; refreshToken: string | undefined }> {
+  const response = await emulator.fetch(
+    new Request(`${ACCOUNTS}/api/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${btoa(`${DEMO_APP.clientId}:${DEMO_APP.clientSecret}`)}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    }),
+  );
+  const body = (await response.json()) as { refresh_token?: string };
+  return { status: response.status, refreshToken: body.refresh_token };
+}
+
+/** The stored refresh token still works at the emulator: the login was not lost. */
+async function expectWorkingLogin(emulator: Emulator, store: TestStore): Promise<void> {
+  const stored = store.data.get(KEY);
+  expect(stored?.refreshToken).toBeDefined();
+  expect((await emulatorRefresh(emulator, stored?.refreshToken as string)).status).toBe(200);
+}
+
+/**
+ * A fetch into the emulator whose answers are held back until `release()`: the request
+ * reaches the emulator (which answers, and rotates, at once) and the answer waits, as in the
+ * socket of a process that was paused.
+ */
+function heldAnswers(emulator: Emulator) {
+  const state = { requests: 0, answered: 0 };
+  let open: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const fetch = async (url: string, init: RequestInit) => {
+    state.requests += 1;
+    const response = await emulator.fetch(new Request(url, init));
+    state.answered += 1;
+    await released;
+    return response;
+  };
+  return { fetch, state, release: open };
+}
+
+describe('Session with a store: a sent refresh is finished and stored, however late', () => {
+  it('stores the answer of a slow upstream after its caller got TimeoutError; settled() waits for it', async () => {
+    const emulator = rotating();
+    const store = new LockingStore();
+    store.extendable = true;
+    const tokens = await firstTokens(emulator);
+    store.data.set(KEY, expired(tokens));
+    const told: boolean[] = [];
+    const { session, counter } = sessionOn(emulator, store, {
+      timeout: 100,
+      lockTtl: 300,
+      onTokens: (_tokens, event) => {
+        told.push(event.rotated);
+      },
+    });
+    const upstream = gate();
+    counter.gate = upstream.promise;
+    const error = await rejection(session.getValidAccessToken());
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: 'TIMEOUT', timeout: 100 });
+    // The request goes on, and the lock stays held (renewed) past its ttl while it does.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(store.locked).toBe(true);
+    const other = sessionOn(emulator, store, { lockWait: 50 });
+    await expect(other.session.getValidAccessToken()).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(other.counter.requests).toBe(0);
+    let settled = false;
+    const waiting = session.settled().then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false);
+    upstream.open();
+    await waiting;
+    expect(store.locked).toBe(false);
+    expect(store.log.filter((entry) => entry === 'extend').length).toBeGreaterThanOrEqual(2);
+    const stored = store.data.get(KEY);
+    expect(stored?.refreshToken).not.toBe(tokens.refreshToken);
+    expect(session.getRefreshToken()).toBe(stored?.refreshToken);
+    expect(told).toEqual([true]);
+    await expectWorkingLogin(emulator, store);
+    // The next caller gets the stored token without a request.
+    await expect(session.getValidAccessToken()).resolves.toBe(stored?.accessToken);
+    expect(counter.requests).toBe(1);
+  });
+
+  it('a caller’s signal ends its wait only: the answer is stored', async () => {
+    const emulator = rotating();
+    const store = new LockingStore();
+    const tokens = await firstTokens(emulator);
+    store.data.set(KEY, expired(tokens));
+    const { session, counter } = sessionOn(emulator, store);
+    const upstream = gate();
+    counter.gate = upstream.promise;
+    const controller = new AbortController();
+    const pending = session.getValidAccessToken({ signal: controller.signal });
+    await vi.waitFor(() => expect(counter.requests).toBe(1));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    upstream.open();
+    await session.settled();
+    expect(store.data.get(KEY)?.refreshToken).not.toBe(tokens.refreshToken);
+    await expectWorkingLogin(emulator, store);
+  });
+
+  it('a holder paused past its lock: the next holder’s invalid_grant leaves a refused marker, and the late answer is stored over it', async () => {
+    const emulator = rotating();
+    const store = new LockingStore(); // no extend: the paused holder cannot renew anyway
+    const tokens = await firstTokens(emulator);
+    store.data.set(KEY, expired(tokens));
+    const paused = heldAnswers(emulator);
+    const { session: holder } = sessionOn(emulator, store, {
+      fetch: paused.fetch,
+      timeout: 50,
+      lockTtl: 150,
+    });
+    const first = holder.getValidAccessToken();
+    await vi.waitFor(() => expect(paused.state.answered).toBe(1)); // Spotify rotated already
+    expect(await rejection(first)).toBeInstanceOf(TimeoutError);
+    // The lock expires; another process takes it and spends the rotated-away token.
+    const events: unknown[] = [];
+    const next = sessionOn(emulator, store, {
+      lockWait: 5_000,
+      onTokens: (_tokens, event) => {
+        events.push(event);
+      },
+    });
+    const refused = await rejection(next.session.getValidAccessToken());
+    expect(refused).toBeInstanceOf(RefreshTokenRevokedError);
+    expect(events).toEqual([{ grant: 'refresh_token', rotated: false, revoked: true }]);
+    expect(store.data.get(KEY)).toEqual({
+      refused: await refreshTokenFingerprint(tokens.refreshToken as string),
+    });
+    // The holder resumes: its answer holds the only live refresh token, and is stored.
+    paused.release();
+    await holder.settled();
+    expect(store.data.get(KEY)?.refreshToken).toBe(holder.getRefreshToken());
+    expect(store.data.get(KEY)?.refreshToken).not.toBe(tokens.refreshToken);
+    expect(store.log.filter((entry) => entry === 'lock').length).toBe(3); // holder, next, holder again
+    expect(store.locked).toBe(false);
+    await expectWorkingLogin(emulator, store);
+  });
+
+  it('a late answer never overwrites a newer login', async () => {
+    const emulator = rotating();
+    const store = new LockingStore();
+    const tokens = await firstTokens(emulator);
+    store.data.set(KEY, expired(tokens));
+    const { session, counter } = sessionOn(emulator, store);
+    const upstream = gate();
+    counter.gate = upstream.promise;
+    const pending = session.getValidAccessToken();
+    await vi.waitFor(() => expect(counter.requests).toBe(1));
+    // Meanwhile the user logs in again (a code exchange writes without the lock).
+    const newer = await firstTokens(emulator);
+    store.data.set(KEY, newer);
+    upstream.open();
+    // The answer is not written; the Session takes the newer login instead.
+    await expect(pending).resolves.toBe(newer.accessToken);
+    await session.settled();
+    expect(store.data.get(KEY)).toEqual(newer);
+    expect(session.getRefreshToken()).toBe(newer.refreshToken);
+    expect(emulator.stats().grants.refresh_token).toBe(1);
+  });
+
+  it('an explicit logout (store.delete) is not undone by a late answer', async () => {
+    const emulator = rotating();
+    const store = new LockingStore();
+    store.data.set(KEY, expired(await firstTokens(emulator)));
+    const { session, counter } = sessionOn(emulator, store, { timeout: 50 });
+    const upstream = gate();
+    counter.gate = upstream.promise;
+    expect(await rejection(session.getValidAccessToken())).toBeInstanceOf(TimeoutError);
+    await store.delete(KEY); // `spotify-session logout`
+    upstream.open();
+    await session.settled();
+    expect(store.data.has(KEY)).toBe(false);
+    expect(session.getRefreshToken()).toBeUndefined();
+    const error = await rejection(session.getValidAccessToken());
+    expect(error).toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+  });
+
+  it('an answer in time after a logout is not written either, and says so', async () => {
+    const emulator = rotating();
+    const store = new TestStore();
+    store.data.set(KEY, expired(await firstTokens(emulator)));
+    const { session, counter } = sessionOn(emulator, store);
+    const upstream = gate();
+    counter.gate = upstream.promise;
+    const pending = session.getValidAccessToken();
+    await vi.waitFor(() => expect(counter.requests).toBe(1));
+    await store.delete(KEY);
+    upstream.open();
+    const error = await rejection(pending);
+    expect(error).toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+    expect(error.message).toMatch(/removed or replaced while this refresh was under way/);
+    expect(store.data.has(KEY)).toBe(false);
+  });
+
+  it('on invalid_grant, uses a newer refresh token found in the store instead of removing the login', async () => {
+    const emulator = rotating();
+    const store = new LockingStore();
+    const tokens = await firstTokens(emulator);
+    store.data.set(KEY, expired(tokens));
+    const { session } = sessionOn(emulator, store, {
+      // Before our request lands, the token is rotated elsewhere and the result stored (a
+      // process whose lock expired, or a store written without the lock).
+      fetch: afterFirst(emulator, async () => {
+        const rotated = await emulatorRefresh(emulator, tokens.refreshToken as string);
+        store.data.set(KEY, expired({ ...tokens, refreshToken: rotated.refreshToken as string }));
+      }),
+    });
+    const token = await session.getValidAccessToken();
+    expect(emulator.lookupAccessToken(token)).toBeDefined();
+    expect(store.data.get(KEY)?.accessToken).toBe(token);
+    expect(session.getRefreshToken()).toBe(store.data.get(KEY)?.refreshToken);
+    await expectWorkingLogin(emulator, store);
+  });
+
+  it('refuses a refreshHardLimit shorter than timeout, naming both', () => {
+    const make = () =>
+      new Session({ clientId: 'id', timeout: 5_000, refreshHardLimit: 1_000 } as SessionOptions);
+    expect(make).toThrow(ConfigurationError);
+    expect(make).toThrow(expect.objectContaining({ option: 'refreshHardLimit' }));
+    expect(make).toThrow(/refreshHardLimit \(1000 ms\) must be at least timeout \(5000 ms\)/);
+    expect(() => new Session({ clientId: 'id', refreshHardLimit: 1.5 })).toThrow(
+      /refreshHardLimit must be a positive whole number/,
+    );
   });
 });

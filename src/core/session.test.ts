@@ -618,6 +618,87 @@ describe('single-flight refresh', () => {
   });
 });
 
+describe('a sent refresh is finished, however late (no store)', () => {
+  function slowRotation() {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { fetch, seen } = stub(async () => {
+      await gate;
+      return json({ ...TOKENS, refresh_token: 'ROTATED' });
+    });
+    return { fetch, seen, release };
+  }
+
+  it('keeps the answer after its caller’s TimeoutError and tells onTokens; settled() waits', async () => {
+    const { fetch, seen, release } = slowRotation();
+    const events: unknown[] = [];
+    const s = session({
+      fetch,
+      timeout: 20,
+      tokens: { refreshToken: 'R' },
+      onTokens: (tokens, event) => {
+        events.push({ refreshToken: tokens.refreshToken, event });
+      },
+    });
+    const error = await rejection(s.refreshAccessToken());
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ timeout: 20 });
+    // A caller that comes meanwhile joins the same request (no second spend of R).
+    const joined = s.refreshAccessToken();
+    release();
+    await s.settled();
+    await expect(joined).resolves.toMatchObject({ refreshToken: 'ROTATED' });
+    expect(seen).toHaveLength(1);
+    expect(s.getRefreshToken()).toBe('ROTATED');
+    expect(events).toEqual([
+      {
+        refreshToken: 'ROTATED',
+        event: { grant: 'refresh_token', rotated: true, revoked: false },
+      },
+    ]);
+  });
+
+  it('does not apply a late answer over tokens set meanwhile', async () => {
+    const { fetch, seen, release } = slowRotation();
+    let told = 0;
+    const s = session({
+      fetch,
+      timeout: 20,
+      tokens: { refreshToken: 'R' },
+      onTokens: () => {
+        told++;
+      },
+    });
+    expect(await rejection(s.refreshAccessToken())).toBeInstanceOf(TimeoutError);
+    // Another login meanwhile (what a code exchange would leave).
+    s.setAccessToken('OTHER-ACCESS');
+    s.setTokenExpiration(NOW / 1000 + 3600);
+    s.setRefreshToken('OTHER-LOGIN');
+    release();
+    await s.settled();
+    expect(s.toJSON()).toMatchObject({ accessToken: 'OTHER-ACCESS', refreshToken: 'OTHER-LOGIN' });
+    expect(told).toBe(0);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('gives up a request after refreshHardLimit', async () => {
+    const deaf = () => new Promise<Response>(() => {});
+    const s = session({
+      fetch: deaf,
+      timeout: 20,
+      refreshHardLimit: 60,
+      tokens: { refreshToken: 'R' },
+    });
+    expect(await rejection(s.refreshAccessToken())).toMatchObject({ timeout: 20 });
+    const started = Date.now();
+    await s.settled();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(s.getRefreshToken()).toBe('R');
+  });
+});
+
 describe('onTokens', () => {
   it('is awaited before the method resolves, and sees the new tokens first', async () => {
     const order: string[] = [];
@@ -883,6 +964,25 @@ describe('getValidAccessToken', () => {
     const error = await rejection(restored.getValidAccessToken());
     expect(error).toBeInstanceOf(NoRefreshTokenError);
     expect(error.message).toContain('expired');
+  });
+
+  it('says there is no token yet (not that it expired) when there never was one, and how to get one', async () => {
+    const error = await rejection(session().getValidAccessToken());
+    expect(error).toBeInstanceOf(NoRefreshTokenError);
+    expect(error.message).toMatch(/^No access token yet \(the Session holds none\)/);
+    expect(error.message).not.toContain('expired');
+    for (const way of ['requestAccessToken', 'setRefreshToken', 'requestCredentialsToken']) {
+      expect(error.message).toContain(way);
+    }
+  });
+
+  it('says Spotify refused the refresh token once it did', async () => {
+    const { fetch } = stub(json({ error: 'invalid_grant' }, 400));
+    const s = session({ fetch, tokens: { refreshToken: 'R' } });
+    await expect(s.refreshAccessToken()).rejects.toBeInstanceOf(RefreshTokenRevokedError);
+    const error = await rejection(s.getValidAccessToken());
+    expect(error.message).toMatch(/^Spotify refused the refresh token/);
+    expect(error.message).toContain('authorization again');
   });
 
   it('renews client-credentials tokens restored from toJSON() with client credentials', async () => {

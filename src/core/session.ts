@@ -1,4 +1,5 @@
 import { assertSignal, type FetchLike, untilAborted } from './_http.js';
+import { StoreLease } from './_store-lease.js';
 import { validateRedirectUri } from './_urls.js';
 import { type CallbackInput, getCodeFromCallback } from './callback.js';
 import {
@@ -9,6 +10,7 @@ import {
   RefreshTokenRevokedError,
   SpotifyError,
   StoreError,
+  TimeoutError,
   TokenCallbackError,
 } from './errors/index.js';
 import {
@@ -33,8 +35,8 @@ import {
   isCodeChallenge,
 } from './pkce.js';
 import { closestKnownScope, isKnownScope, type Scope } from './scopes.js';
-import type { TokenStore, TokenStoreLock } from './store.js';
-import { parseSessionTokens, type SessionTokens } from './tokens.js';
+import type { TokenStore } from './store.js';
+import { parseSessionTokens, refreshTokenFingerprint, type SessionTokens } from './tokens.js';
 
 export { DEFAULT_ACCOUNTS_URL, DEFAULT_EXPIRES_IN_SECONDS, DEFAULT_TIMEOUT_MS };
 
@@ -45,6 +47,14 @@ export const DEFAULT_LOCK_TTL_MS = 30_000;
  * than the default `lockTtl`, so waiters outlast a holder that died.
  */
 export const DEFAULT_LOCK_WAIT_MS = 35_000;
+/**
+ * Least milliseconds a sent refresh request may run (`refreshHardLimit` is this or three times
+ * `timeout`, whichever is longer): as long as the usual idle limit of the proxies and load
+ * balancers between a client and Spotify, so an answer that comes at all comes within it.
+ */
+export const DEFAULT_REFRESH_HARD_LIMIT_MS = 60_000;
+/** The longest delay `setTimeout` honours. */
+const MAX_MS = 2_147_483_647;
 /** Seconds before expiry at which an access token counts as expired (`skewSeconds`). */
 const DEFAULT_SKEW_SECONDS = 60;
 
@@ -104,10 +114,22 @@ export interface SessionOptions {
   fetch?: FetchLike | undefined;
   /**
    * Milliseconds a token request may take in total (connection, answer and
-   * body) before it fails with `TimeoutError`.
+   * body) before it fails with `TimeoutError`. For a refresh, it is how long
+   * the caller waits once the request is sent: the request itself goes on
+   * (up to `refreshHardLimit`), and its answer is still stored, because a
+   * refresh token Spotify rotated would otherwise be lost.
    * @default 10_000
    */
   timeout?: number | undefined;
+  /**
+   * Milliseconds a refresh request, once sent, may run before it is given
+   * up, whether or not its caller still waits (`timeout` and `signal` end
+   * only the caller's wait). An answer within it is checked and stored;
+   * none within it means the rotated token, if any, is lost. At least
+   * `timeout`. `await session.settled()` before exiting waits for it.
+   * @default the longer of 60_000 and 3 × timeout
+   */
+  refreshHardLimit?: number | undefined;
   /**
    * Clock in milliseconds since the epoch, for expiry and `Retry-After`
    * dates. Replace it in tests.
@@ -149,9 +171,10 @@ export interface SessionOptions {
    */
   storeKey?: string | undefined;
   /**
-   * Milliseconds a refresh holds the store lock at most: a process that
-   * dies while refreshing blocks the others no longer than this. Must be
-   * longer than `timeout`.
+   * Milliseconds the store lock lives without renewal: a process that dies
+   * (or stalls) while refreshing blocks the others no longer than this. A
+   * live holder renews it every third of it while its request runs (with a
+   * lock that has `extend`). Must be longer than `timeout`.
    * @default 30_000
    */
   lockTtl?: number | undefined;
@@ -168,9 +191,9 @@ export interface SessionOptions {
 export interface RequestOptions {
   /**
    * Cancels the call: it rejects with `AbortedError`. The session `timeout`
-   * still applies. For `refreshAccessToken()`, aborting ends your wait only:
-   * the shared request goes on and its tokens are stored, because a rotated
-   * refresh token would otherwise be lost.
+   * still applies. For a refresh, aborting (like the `timeout`) ends your
+   * wait only: a request already sent goes on and its tokens are stored,
+   * because a rotated refresh token would otherwise be lost.
    * @default undefined
    */
   signal?: AbortSignal | undefined;
@@ -249,6 +272,9 @@ interface StoreSettings {
 
 interface ResolvedOptions {
   config: ClientConfig;
+  /** `config` with `refreshHardLimit` as its deadline: the refresh requests' own. */
+  refreshConfig: ClientConfig;
+  timeout: number;
   redirectUri: string | undefined;
   authorizeEndpoint: string;
   now: () => number;
@@ -259,7 +285,7 @@ interface ResolvedOptions {
 
 function positiveMilliseconds(value: number | undefined, fallback: number, option: string): number {
   const ms = value ?? fallback;
-  if (!Number.isInteger(ms) || ms <= 0 || ms > 2_147_483_647) {
+  if (!Number.isInteger(ms) || ms <= 0 || ms > MAX_MS) {
     throw new ConfigurationError(
       option,
       `${option} must be a positive whole number of milliseconds`,
@@ -322,20 +348,33 @@ function resolveOptions(options: SessionOptions): ResolvedOptions {
     throw new ConfigurationError('options', 'new Session() needs an options object with clientId');
   }
   const timeout = positiveMilliseconds(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
-  const config = resolveClientConfig({
+  const client = {
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     accountsUrl: options.accountsUrl,
     fetch: options.fetch,
-    timeout,
     now: options.now,
-  });
+  };
+  const config = resolveClientConfig({ ...client, timeout });
+  const refreshHardLimit = positiveMilliseconds(
+    options.refreshHardLimit,
+    Math.min(MAX_MS, Math.max(DEFAULT_REFRESH_HARD_LIMIT_MS, 3 * timeout)),
+    'refreshHardLimit',
+  );
+  if (refreshHardLimit < timeout) {
+    throw new ConfigurationError(
+      'refreshHardLimit',
+      `refreshHardLimit (${refreshHardLimit} ms) must be at least timeout (${timeout} ms): it is how long a sent refresh request may run, and timeout only how long its caller waits`,
+    );
+  }
   if (options.onTokens !== undefined && typeof options.onTokens !== 'function') {
     throw new ConfigurationError('onTokens', 'onTokens must be a function');
   }
   const store = resolveStore(options, timeout);
   return {
     config,
+    refreshConfig: resolveClientConfig({ ...client, timeout: refreshHardLimit }),
+    timeout,
     redirectUri:
       options.redirectUri === undefined ? undefined : validateRedirectUri(options.redirectUri),
     authorizeEndpoint: `${config.accountsUrl}/authorize`,
@@ -406,7 +445,8 @@ async function storeCall<T>(
  */
 export class Session {
   readonly #options: ResolvedOptions;
-  readonly #refreshes = new Map<string, Promise<TokenResponse>>();
+  /** Refreshes under way (their answers not yet stored), by the refresh token they spend. */
+  readonly #refreshes = new Map<string, Flight>();
   #accessToken: string | undefined;
   #refreshToken: string | undefined;
   #expiresAt: number | undefined;
@@ -420,7 +460,9 @@ export class Session {
   #loaded: boolean;
   #loading: Promise<void> | undefined;
   /** Tokens whose store write failed; written before anything is handed out. */
-  #unsaved: SessionTokens | undefined;
+  #unsaved: { tokens: SessionTokens; replaces: Replaces | undefined } | undefined;
+  /** Spotify refused the last refresh token (or the store says so): for the error messages. */
+  #refused = false;
 
   /**
    * @throws {ConfigurationError} an option cannot work (the message says what to use instead).
@@ -647,11 +689,19 @@ export class Session {
    * re-reads the stored tokens: when another process refreshed meanwhile,
    * its tokens are used and no request is sent.
    *
+   * Once sent, the request is finished whatever happens to its caller: the
+   * `timeout` and `signal` end only the wait, and a late answer is still
+   * stored — over the login it replaced, never over a newer one or a
+   * logout (see {@link settled}).
+   *
    * @param refreshToken - defaults to the held (or stored) refresh token; a given one is kept.
-   * @throws {NoRefreshTokenError} none given and none held.
+   * @throws {NoRefreshTokenError} none given and none held, or the stored
+   *   login was removed while the request ran.
    * @throws {RefreshTokenRevokedError} `invalid_grant`: revoked, rotated away
-   *   or older than six months. Never retried; the Session forgets it (and
-   *   deletes it from the store).
+   *   or older than six months. Never retried; the Session forgets it, and
+   *   when the store still holds it, marks it refused there (`{ refused }`);
+   *   a different refresh token found in the store is used instead.
+   * @throws {TimeoutError} no answer within `timeout` (the request goes on).
    * @throws {StoreError} the store failed (the new tokens are kept in memory
    *   and written again on the next call).
    * @throws {LockTimeoutError} another process held the store lock longer than `lockWait`.
@@ -667,19 +717,36 @@ export class Session {
     if (signal?.aborted === true) {
       return Promise.reject(new AbortedError({ cause: signal.reason }));
     }
-    const flight = this.#ready().then(() => {
+    const answer = this.#ready().then(() => {
       const token = refreshToken ?? this.#refreshToken;
       if (token === undefined) throw this.#noRefreshToken('refresh');
-      let shared = this.#refreshes.get(token);
-      if (shared === undefined) {
-        shared = this.#refresh(token, token === this.#refreshToken).finally(() =>
-          this.#refreshes.delete(token),
-        );
-        this.#refreshes.set(token, shared);
+      let flight = this.#refreshes.get(token);
+      if (flight === undefined) {
+        const started = this.#startRefresh(token, token === this.#refreshToken);
+        const over = () => {
+          if (this.#refreshes.get(token) === started) this.#refreshes.delete(token);
+        };
+        started.done.then(over, over);
+        this.#refreshes.set(token, started);
+        flight = started;
       }
-      return shared;
+      return waitForAnswer(flight, this.#options.timeout);
     });
-    return untilAborted(flight, signal);
+    return untilAborted(answer, signal);
+  }
+
+  /**
+   * Resolves once every refresh this Session has started is over: its
+   * answer stored (or found superseded by a newer login), or failed. A
+   * refresh whose caller stopped waiting (`timeout`, `signal`) goes on
+   * until Spotify answers or `refreshHardLimit` passes; await this before
+   * the process exits, or a refresh token Spotify rotated meanwhile is lost.
+   * Never rejects.
+   */
+  async settled(): Promise<void> {
+    while (this.#refreshes.size > 0) {
+      await Promise.allSettled([...this.#refreshes.values()].map((flight) => flight.done));
+    }
   }
 
   /**
@@ -759,6 +826,7 @@ export class Session {
     if (refreshToken !== undefined) {
       assertToken(refreshToken, 'refreshToken');
       this.#appOnly = false;
+      this.#refused = false;
     }
     this.#refreshToken = refreshToken;
     this.#touch();
@@ -819,6 +887,7 @@ export class Session {
 
   /** Takes `tokens` as the held tokens (no write, no callback). */
   #apply(tokens: SessionTokens): void {
+    this.#refused = tokens.refused !== undefined;
     this.#accessToken = tokens.accessToken;
     this.#refreshToken = tokens.refreshToken;
     this.#expiresAt = tokens.expiresAt;
@@ -831,24 +900,44 @@ export class Session {
     this.#touch();
   }
 
-  #noRefreshToken(situation: 'refresh' | 'expired' | 'app-only'): NoRefreshTokenError {
+  #noRefreshToken(situation: 'refresh' | 'expired' | 'app-only' | 'removed'): NoRefreshTokenError {
     const store = this.#options.store;
     const where =
       store === undefined ? 'the Session holds none' : `none is stored under "${store.key}"`;
-    switch (situation) {
-      case 'app-only':
-        return new NoRefreshTokenError(
-          'The app-only (client credentials) access token expired and this Session cannot renew it: it has no clientSecret. Pass clientSecret to new Session() (on a server) to renew app tokens.',
-        );
-      case 'expired':
-        return new NoRefreshTokenError(
-          `The access token expired and there is no refresh token to renew it (${where}): send the user through authorization again, or call requestCredentialsToken() for an app-only token.`,
-        );
-      default:
-        return new NoRefreshTokenError(
-          `No refresh token (${where}): pass one to refreshAccessToken(), call setRefreshToken(), or authorize the user first.`,
-        );
+    const login =
+      'send the user through authorization again (getAuthorizeUrl(), then requestAccessToken(code))';
+    if (situation === 'app-only') {
+      return new NoRefreshTokenError(
+        'The app-only (client credentials) access token expired and this Session cannot renew it: it has no clientSecret. Pass clientSecret to new Session() (on a server) to renew app tokens.',
+      );
     }
+    if (situation === 'removed') {
+      const what =
+        store === undefined
+          ? 'The Session’s tokens were'
+          : `The login stored under "${store.key}" was`;
+      return new NoRefreshTokenError(
+        `${what} removed or replaced while this refresh was under way, so its answer was not kept: ${login}.`,
+      );
+    }
+    if (this.#refused) {
+      return new NoRefreshTokenError(
+        `Spotify refused the refresh token (revoked, rotated away or six months old) and there is no other (${where}): ${login}.`,
+      );
+    }
+    if (situation === 'expired' && this.#accessToken !== undefined) {
+      return new NoRefreshTokenError(
+        `The access token expired and there is no refresh token to renew it (${where}): ${login}, or call requestCredentialsToken() for an app-only token.`,
+      );
+    }
+    if (situation === 'expired') {
+      return new NoRefreshTokenError(
+        `No access token yet (${where}): log the user in (getAuthorizeUrl(), then requestAccessToken(code)), give a refresh token (setRefreshToken() or refreshAccessToken(token)), or call requestCredentialsToken() for an app-only token.`,
+      );
+    }
+    return new NoRefreshTokenError(
+      `No refresh token (${where}): pass one to refreshAccessToken(), call setRefreshToken(), or authorize the user first.`,
+    );
   }
 
   /** Loads the store once, then writes tokens a failed write left behind. */
@@ -856,9 +945,13 @@ export class Session {
     if (!this.#loaded) await (this.#loading ?? this.load());
     const unsaved = this.#unsaved;
     const settings = this.#options.store;
-    if (unsaved !== undefined && settings !== undefined) {
-      await storeCall('set', settings.key, () => settings.store.set(settings.key, unsaved));
-      if (this.#unsaved === unsaved) this.#unsaved = undefined;
+    if (unsaved === undefined || settings === undefined) return;
+    const lease = unsaved.replaces === undefined ? undefined : await this.#lease(settings);
+    try {
+      const superseded = await this.#save(unsaved.tokens, unsaved.replaces, lease);
+      if (superseded !== undefined) this.#replace(superseded.stored ?? {});
+    } finally {
+      await lease?.release();
     }
   }
 
@@ -877,58 +970,133 @@ export class Session {
     }
   }
 
-  /**
-   * One refresh, coordinated through the store when there is one.
-   * `adoptable`: the token is the one held (loaded from the store), so
-   * stored tokens another process wrote since supersede it; a refresh token
-   * the caller passed explicitly is used as given.
-   */
-  async #refresh(refreshToken: string, adoptable: boolean): Promise<TokenResponse> {
-    const settings = this.#options.store;
-    if (settings === undefined) return this.#refreshOnce(refreshToken);
-    const lockable = settings.store.lock;
-    if (lockable === undefined) return this.#refreshUnlocked(refreshToken, adoptable);
-    const lock: TokenStoreLock = await storeCall('lock', settings.key, () =>
-      lockable.call(settings.store, settings.key, {
-        ttl: settings.lockTtl,
-        wait: settings.lockWait,
-      }),
+  /** The store's lock on this Session's key, renewed while held; `undefined` when the store cannot lock. */
+  async #lease(settings: StoreSettings): Promise<StoreLease | undefined> {
+    const { store, key, lockTtl: ttl, lockWait: wait } = settings;
+    const lock = store.lock;
+    if (lock === undefined) return undefined;
+    return StoreLease.take(ttl, () =>
+      storeCall('lock', key, () => lock.call(store, key, { ttl, wait })),
     );
+  }
+
+  /** Starts one refresh, shared by every caller of the same refresh token until it is over. */
+  #startRefresh(refreshToken: string, adoptable: boolean): Flight {
+    let markSent: () => void = () => {};
+    const sent = new Promise<void>((resolve) => {
+      markSent = resolve;
+    });
+    const done = this.#refresh(refreshToken, adoptable, markSent);
+    // Callers hear of a failure through their own wait; settled() never rejects.
+    done.catch(() => {});
+    return { done, sent };
+  }
+
+  /**
+   * One refresh, coordinated through the store when there is one: under its
+   * lock (renewed while the request runs), the store is read first —
+   * another process may have refreshed meanwhile — and the answer is
+   * written only over the login it replaces. `adoptable`: the token is the
+   * one held (loaded from the store), so stored tokens another process
+   * wrote since supersede it; a refresh token the caller passed explicitly
+   * is used as given.
+   */
+  async #refresh(
+    refreshToken: string,
+    adoptable: boolean,
+    onSent: () => void,
+  ): Promise<TokenResponse> {
+    const settings = this.#options.store;
+    if (settings === undefined) {
+      const replaces = { used: refreshToken, refreshToken: this.#refreshToken, refused: undefined };
+      return this.#exchange(replaces, undefined, onSent);
+    }
+    const lease = await this.#lease(settings);
     try {
-      // Another process may have refreshed while this one waited for the lock.
-      const adopted = adoptable ? this.#adopt(await this.#read(), refreshToken) : undefined;
-      if (adopted !== undefined) {
-        return adopted.response ?? (await this.#refreshOnce(adopted.refreshToken));
-      }
-      return await this.#refreshOnce(refreshToken);
+      const stored = await this.#read();
+      const adopted = adoptable ? this.#adopt(stored, refreshToken) : undefined;
+      if (adopted?.response !== undefined) return adopted.response;
+      const used = adopted?.refreshToken ?? refreshToken;
+      const replaces = { used, refreshToken: stored?.refreshToken, refused: stored?.refused };
+      return await this.#exchange(replaces, lease, onSent);
     } finally {
-      // A release that fails leaves the lock to expire after lockTtl: nothing to undo.
-      await lock.release().catch(() => {});
+      await lease?.release();
     }
   }
 
   /**
-   * With a store that cannot lock: re-read first (another process may have
-   * refreshed), and on `invalid_grant` re-read once more for a refresh token
-   * another process rotated in meanwhile.
+   * Sends the refresh request and stores its answer (compare-and-set, see
+   * {@link #save}), however late it comes within `refreshHardLimit`. A
+   * superseded answer, or a refused token the store has replaced, continues
+   * with what the store holds.
    */
-  async #refreshUnlocked(refreshToken: string, adoptable: boolean): Promise<TokenResponse> {
-    let token = refreshToken;
-    if (adoptable) {
-      const adopted = this.#adopt(await this.#read(), token);
-      if (adopted?.response !== undefined) return adopted.response;
-      if (adopted !== undefined) token = adopted.refreshToken;
-    }
+  async #exchange(
+    replaces: Replaces,
+    lease: StoreLease | undefined,
+    onSent: () => void,
+  ): Promise<TokenResponse> {
+    const { used } = replaces;
+    let result: TokenEndpointResult;
     try {
-      return await this.#refreshOnce(token, false);
+      const request = refreshTokenGrant(this.#options.refreshConfig, { refreshToken: used });
+      onSent();
+      result = await request;
     } catch (error) {
       if (!(error instanceof RefreshTokenRevokedError)) throw error;
-      const adopted = this.#adopt(await this.#read(), token);
+      const stored = await this.#afterRefusal(used, lease);
+      const adopted = stored === undefined ? undefined : this.#adopt(stored, used);
       if (adopted === undefined) {
-        await this.#dropRevoked(token);
+        await this.#dropRevoked(used);
         throw error;
       }
-      return adopted.response ?? (await this.#refreshOnce(adopted.refreshToken));
+      return (
+        adopted.response ?? this.#exchange(this.#replacing(adopted.refreshToken), lease, onSent)
+      );
+    }
+    const answer = this.#answer('refresh_token', result, this.#scope ?? [], used);
+    const superseded = await this.#save(answer.tokens, replaces, lease);
+    if (superseded === undefined) return this.#deliver(answer);
+    const adopted = this.#adopt(superseded.stored, used);
+    if (adopted === undefined) {
+      this.#replace(superseded.stored ?? {});
+      throw this.#noRefreshToken('removed');
+    }
+    return adopted.response ?? this.#exchange(this.#replacing(adopted.refreshToken), lease, onSent);
+  }
+
+  /** What a refresh with the refresh token just read from the store replaces. */
+  #replacing(refreshToken: string): Replaces {
+    return { used: refreshToken, refreshToken, refused: undefined };
+  }
+
+  /**
+   * Spotify refused `refreshToken` (`invalid_grant`). The store decides,
+   * read again under the lock: its tokens are returned when they hold
+   * another refresh token (another process rotated it, or the user logged
+   * in again), to continue with. When it still holds the refused token, it
+   * is replaced by the refused marker — not deleted, so that the answer of
+   * a process that spent this very token and stalled before storing it is
+   * still written when it comes (see {@link #save}). Without a store, or
+   * when the store cannot be read now, nothing is read or written.
+   */
+  async #afterRefusal(
+    refreshToken: string,
+    lease: StoreLease | undefined,
+  ): Promise<SessionTokens | undefined> {
+    const settings = this.#options.store;
+    if (settings === undefined) return undefined;
+    try {
+      await lease?.confirm();
+      const stored = await this.#read();
+      if (stored?.refreshToken === refreshToken) {
+        const refused = await refreshTokenFingerprint(refreshToken);
+        await settings.store.set(settings.key, { refused });
+        return undefined;
+      }
+      return stored;
+    } catch {
+      // The RefreshTokenRevokedError is what the caller must act on; the store stays as it is.
+      return undefined;
     }
   }
 
@@ -964,36 +1132,18 @@ export class Session {
   }
 
   /**
-   * One refresh request. On `invalid_grant` the token is dropped here when
-   * `dropOnRevoked` (no store to consult first).
-   */
-  async #refreshOnce(refreshToken: string, dropOnRevoked = true): Promise<TokenResponse> {
-    try {
-      const result = await refreshTokenGrant(this.#options.config, { refreshToken });
-      return await this.#commit('refresh_token', result, this.#scope ?? [], refreshToken);
-    } catch (error) {
-      if (dropOnRevoked && error instanceof RefreshTokenRevokedError) {
-        await this.#dropRevoked(refreshToken);
-      }
-      throw error;
-    }
-  }
-
-  /**
    * Spotify says: discard a refused refresh token; keeping it would only
-   * repeat the failure. The stored copy goes too, and `onTokens` hears of
-   * it, so no stored copy goes stale. Failures here are not reported over
-   * the `RefreshTokenRevokedError`: the dropped token is dead either way.
+   * repeat the failure. `onTokens` hears of it, so no copy kept through it
+   * goes stale (the store was settled by {@link #afterRefusal}). Failures here
+   * are not reported over the `RefreshTokenRevokedError`: the dropped
+   * token is dead either way.
    */
   async #dropRevoked(refreshToken: string): Promise<void> {
     if (this.#refreshToken !== refreshToken) return;
     this.#refreshToken = undefined;
+    this.#refused = true;
+    this.#unsaved = undefined;
     this.#touch();
-    const settings = this.#options.store;
-    if (settings !== undefined) {
-      this.#unsaved = undefined;
-      await settings.store.delete(settings.key).catch(() => {});
-    }
     const { onTokens } = this.#options;
     if (onTokens !== undefined) {
       try {
@@ -1004,17 +1154,13 @@ export class Session {
     }
   }
 
-  /**
-   * Keeps new tokens, writes them to the store, then calls `onTokens`, and
-   * only then answers. The new tokens are held even when a write fails:
-   * after a rotation they are the only valid ones.
-   */
-  async #commit(
+  /** New tokens from a token endpoint answer, and what to answer the caller. */
+  #answer(
     grant: Grant,
     result: TokenEndpointResult,
     fallbackScope: string[],
     usedRefreshToken?: string,
-  ): Promise<TokenResponse> {
+  ): Answer {
     const expiresAt = Math.floor(this.#options.now() / 1000 + result.expiresIn);
     const scope =
       result.scope === undefined ? [...fallbackScope] : result.scope.split(/\s+/).filter(Boolean);
@@ -1035,33 +1181,161 @@ export class Session {
     const tokens: SessionTokens = { accessToken: result.accessToken, expiresAt, scope: [...scope] };
     if (refreshToken !== undefined) tokens.refreshToken = refreshToken;
     if (grant === 'client_credentials') tokens.grant = 'client_credentials';
+    return { grant, tokens, response, rotated };
+  }
 
-    const { onTokens, store: settings } = this.#options;
-    const hold = () => this.#replace(tokens);
-    if (settings !== undefined) {
-      try {
-        await settings.store.set(settings.key, tokens);
-        this.#unsaved = undefined;
-      } catch (cause) {
-        hold();
-        this.#unsaved = tokens;
-        throw cause instanceof SpotifyError
-          ? cause
-          : new StoreError('set', settings.key, {
-              cause,
-              message: `The token store failed to save the new tokens under "${settings.key}"; the Session holds them and writes them again on its next call`,
-            });
-      }
+  /** Keeps and stores the tokens of a code exchange or app token (a new login: written as is). */
+  async #commit(
+    grant: Grant,
+    result: TokenEndpointResult,
+    fallbackScope: string[],
+  ): Promise<TokenResponse> {
+    const answer = this.#answer(grant, result, fallbackScope);
+    await this.#save(answer.tokens);
+    return this.#deliver(answer);
+  }
+
+  /**
+   * Writes new tokens to the store. A refresh's answer (`replaces` given)
+   * only while the store still holds the login it replaces — the refresh
+   * token it spent or the one stored when it was sent, or the refused
+   * marker of the spent one — read and written under the lock; without a
+   * store, while the Session still holds that login. Resolves `undefined`
+   * once written, or `{ stored }` (what the store holds) when a newer login,
+   * or a logout, superseded the answer: it is not written.
+   *
+   * A failed write (or lock, or read) rejects with `StoreError`; the new
+   * tokens are held and written again on the next call, since after a
+   * rotation they are the only valid ones.
+   */
+  async #save(
+    tokens: SessionTokens,
+    replaces?: Replaces,
+    lease?: StoreLease,
+  ): Promise<{ stored: SessionTokens | undefined } | undefined> {
+    const settings = this.#options.store;
+    if (settings === undefined) {
+      if (replaces === undefined) return undefined;
+      const held = this.toJSON();
+      return (await stillReplaces(held, replaces)) ? undefined : { stored: held };
     }
+    try {
+      if (replaces !== undefined) {
+        await lease?.confirm();
+        const stored = await this.#read();
+        if (!(await stillReplaces(stored, replaces))) {
+          this.#unsaved = undefined;
+          return { stored };
+        }
+      }
+      await settings.store.set(settings.key, tokens);
+      this.#unsaved = undefined;
+      return undefined;
+    } catch (cause) {
+      this.#replace(tokens);
+      this.#unsaved = { tokens, replaces };
+      throw cause instanceof SpotifyError
+        ? cause
+        : new StoreError('set', settings.key, {
+            cause,
+            message: `The token store failed to save the new tokens under "${settings.key}"; the Session holds them and writes them again on its next call`,
+          });
+    }
+  }
+
+  /**
+   * Keeps stored (or, without a store, accepted) tokens, then calls
+   * `onTokens`, and only then answers. The new tokens are held even when
+   * `onTokens` fails: after a rotation they are the only valid ones.
+   */
+  async #deliver({ grant, tokens, response, rotated }: Answer): Promise<TokenResponse> {
+    const { onTokens } = this.#options;
     if (onTokens !== undefined) {
       try {
         await onTokens(tokens, { grant, rotated, revoked: false });
       } catch (cause) {
-        hold();
+        this.#replace(tokens);
         throw new TokenCallbackError({ cause });
       }
     }
-    hold();
+    this.#replace(tokens);
     return response;
   }
+}
+
+/** A refresh under way, shared by the callers of one refresh token. */
+interface Flight {
+  /** Settles when the refresh is over: its answer stored (or superseded), or failed. */
+  done: Promise<TokenResponse>;
+  /** Resolves once the token request is sent (never, when none was needed). */
+  sent: Promise<void>;
+}
+
+/** The login a refresh replaces, for the compare-and-set of its answer. */
+interface Replaces {
+  /** The refresh token the request spent. */
+  used: string;
+  /** The refresh token stored (without a store: held) when it was sent. */
+  refreshToken: string | undefined;
+  /** The refused marker stored when it was sent. */
+  refused: string | undefined;
+}
+
+/** New tokens from one answer, on their way to the store and `onTokens`. */
+interface Answer {
+  grant: Grant;
+  tokens: SessionTokens;
+  response: TokenResponse;
+  rotated: boolean;
+}
+
+/** Whether `current` still holds the login a refresh's answer replaces (see `#save`). */
+async function stillReplaces(
+  current: SessionTokens | undefined,
+  replaces: Replaces,
+): Promise<boolean> {
+  const refreshToken = current?.refreshToken;
+  const refused = current?.refused;
+  if (refreshToken !== undefined) {
+    return refreshToken === replaces.used || refreshToken === replaces.refreshToken;
+  }
+  if (refused !== undefined) {
+    return (
+      refused === replaces.refused || refused === (await refreshTokenFingerprint(replaces.used))
+    );
+  }
+  return replaces.refreshToken === undefined && replaces.refused === undefined;
+}
+
+/**
+ * A caller's wait for a shared refresh: its answer, or `TimeoutError` once
+ * `timeout` ms have passed since the request was sent (or since this caller
+ * came, if later). The refresh itself goes on and stores its answer.
+ */
+function waitForAnswer(flight: Flight, timeout: number): Promise<TokenResponse> {
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let over = false;
+    const finish = () => {
+      over = true;
+      clearTimeout(timer);
+    };
+    flight.sent.then(() => {
+      if (over) return;
+      timer = setTimeout(() => {
+        finish();
+        reject(new TimeoutError(timeout));
+      }, timeout);
+    });
+    flight.done.then(
+      (response) => {
+        finish();
+        resolve(response);
+      },
+      (error: unknown) => {
+        finish();
+        reject(error);
+      },
+    );
+  });
 }

@@ -21,7 +21,8 @@ export interface TokenStore {
    * Optional: an exclusive lock on `key` across processes, so that only one
    * of them refreshes a rotating refresh token. Resolves once the lock is
    * held; rejects when `options.wait` passes first or `options.signal`
-   * aborts. A holder that dies loses the lock after `options.ttl`.
+   * aborts. A holder that dies (or stalls) loses the lock after
+   * `options.ttl`, unless it renews it with {@link TokenStoreLock.extend}.
    */
   lock?(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock>;
 }
@@ -43,4 +44,17 @@ export interface TokenStoreLock {
    * was taken by another process is left alone). Never throws for a lost lock.
    */
   release(): Promise<void>;
+  /**
+   * Optional: renews the lease. Resolves `true` when this holder still owns
+   * the lock and it now lives `ttl` more milliseconds; `false` when the lock
+   * was lost (its ttl passed, and another holder may have taken it). Never
+   * takes a lost lock back.
+   *
+   * A Session renews the lock with it while its refresh request is under
+   * way, and checks it before writing the answer. Without it the Session
+   * counts the ttl on its own clock and takes the lock again when it may
+   * have run out, which a process stalled between that check and its write
+   * cannot notice (docs/stores.md).
+   */
+  extend?(ttl: number): Promise<boolean>;
 }

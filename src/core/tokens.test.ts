@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from './errors/index.js';
-import { parseSessionTokens } from './tokens.js';
+import { parseSessionTokens, refreshTokenFingerprint } from './tokens.js';
 
 describe('parseSessionTokens', () => {
   it('accepts what toJSON produces, as an object or as JSON text', () => {
@@ -25,9 +25,20 @@ describe('parseSessionTokens', () => {
     [{ expiresAt: 1_700_000_000_000 }, 'milliseconds'],
     [{ scope: 'user-read-private' }, 'tokens.scope'],
     [{ scope: ['a b'] }, 'tokens.scope'],
+    [{ refused: 'AQrefresh' }, 'tokens.refused must be "sha256:"'],
+    [{ refused: `sha256:${'A'.repeat(43)}`, accessToken: 'a' }, 'comes alone'],
   ])('refuses %j clearly', (input, text) => {
     expect(() => parseSessionTokens(input)).toThrow(InvalidArgumentError);
     expect(() => parseSessionTokens(input)).toThrow(text);
+  });
+
+  it('accepts the refused marker: a SHA-256 fingerprint of the refused token, never the token', async () => {
+    const fingerprint = await refreshTokenFingerprint('AQrefresh');
+    expect(fingerprint).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
+    expect(fingerprint).not.toContain('AQrefresh');
+    expect(await refreshTokenFingerprint('AQrefresh')).toBe(fingerprint);
+    expect(await refreshTokenFingerprint('AQother')).not.toBe(fingerprint);
+    expect(parseSessionTokens({ refused: fingerprint })).toEqual({ refused: fingerprint });
   });
 
   it('never throws anything but InvalidArgumentError, and never echoes values', () => {

@@ -1,3 +1,4 @@
+import { base64urlEncode } from './_http.js';
 import { InvalidArgumentError } from './errors/index.js';
 
 /**
@@ -22,9 +23,28 @@ export interface SessionTokens {
    * tokens.
    */
   grant?: 'client_credentials';
+  /**
+   * Marks a login Spotify refused: `sha256:` and the base64url SHA-256 of the
+   * refresh token that got `invalid_grant`, never the token. A Session writes
+   * `{ refused }` (and nothing else) into its store instead of deleting the
+   * tokens, and reads it as "no login"; `toJSON()` never returns it. It lets
+   * a refresh answer that arrives late, for that very token, still be stored
+   * (see docs/stores.md).
+   */
+  refused?: string;
 }
 
-const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope', 'grant'] as const;
+const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope', 'grant', 'refused'] as const;
+const FINGERPRINT_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
+
+/**
+ * `sha256:` and the base64url SHA-256 of a refresh token: names a refused
+ * token in a store without keeping the secret at rest.
+ */
+export async function refreshTokenFingerprint(refreshToken: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(refreshToken));
+  return `sha256:${base64urlEncode(new Uint8Array(digest))}`;
+}
 
 function fail(field: string, message: string): never {
   throw new InvalidArgumentError('tokens', `tokens${field === '' ? '' : `.${field}`} ${message}`);
@@ -90,6 +110,18 @@ export function parseSessionTokens(input: unknown): SessionTokens {
       fail('grant', 'is "client_credentials", which never comes with a refreshToken');
     }
     tokens.grant = 'client_credentials';
+  }
+  if (record.refused !== undefined) {
+    if (typeof record.refused !== 'string' || !FINGERPRINT_PATTERN.test(record.refused)) {
+      fail(
+        'refused',
+        'must be "sha256:" and 43 base64url characters (a refresh token fingerprint)',
+      );
+    }
+    if (Object.keys(record).length > 1) {
+      fail('refused', 'marks a refused login and comes alone, without any other field');
+    }
+    tokens.refused = record.refused;
   }
   return tokens;
 }

@@ -2,9 +2,14 @@
  * The cross-process lock behind `FileStore.lock()` (Node).
  *
  * `<key>.lock` is created with O_CREAT|O_EXCL (`wx`): exactly one process
- * succeeds, and its file records `{ pid, host, owner, expiresAt }` with a
- * random owner token. A lock is stale once `expiresAt` has passed, or at once
- * when its holder's pid is gone on this host (killed, crashed).
+ * succeeds, and its file records `{ pid, host, ns, boot, owner, expiresAt }`
+ * with a random owner token. A lock is stale once `expiresAt` has passed, or
+ * at once when its holder's pid is gone — judged only when the holder ran on
+ * this host, in this PID namespace and this boot (containers sharing the
+ * directory with the same host name have their own pids). A record that
+ * cannot tell (written before `ns`/`boot` were recorded) counts as alive until
+ * it expires. `extend` rewrites `expiresAt` (atomically, by rename) under the
+ * same guard as a release, if the file still names the owner.
  *
  * The lock file is deleted only under a short-lived guard file
  * (`<key>.lock.guard`, also `wx`), after re-reading it and checking it is
@@ -16,14 +21,41 @@
  * pid is gone or after GUARD_STALE_MS.
  */
 
+import { readFileSync, readlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { ensureDirectory, ioCode, removeFile } from './_fs.js';
+import { ensureDirectory, ioCode, openNoFollow, removeFile, writeFileAtomic } from './_fs.js';
 import { ownerToken, sleep } from './_shared.js';
 
+/** Who holds a lock: a process, and where its pid means something. */
 export interface LockHolder {
   pid: number;
   host: string;
+  /** The PID namespace (Linux: `pid:[4026531836]`); absent where unknown. */
+  ns?: string | undefined;
+  /** The boot id (Linux); absent where unknown. */
+  boot?: string | undefined;
+}
+
+function readOrUndefined(read: () => string): string | undefined {
+  try {
+    return read().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let self: LockHolder | undefined;
+
+/** This process as a lock holder (read once; Linux tells its PID namespace and boot id). */
+export function currentHolder(): LockHolder {
+  self ??= {
+    pid: process.pid,
+    host: hostname(),
+    ns: readOrUndefined(() => readlinkSync('/proc/self/ns/pid')),
+    boot: readOrUndefined(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+  };
+  return self;
 }
 
 interface LockRecord extends LockHolder {
@@ -64,13 +96,8 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
 
 /** The file's content with the identity of the file it came from; `undefined` when missing. */
 async function observe(file: string): Promise<Observed | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if (ioCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+  const handle = await openNoFollow(file);
+  if (handle === undefined) return undefined;
   try {
     const info = await handle.stat();
     const text = await handle.readFile('utf8');
@@ -91,7 +118,9 @@ function parseRecord(text: string): LockRecord | undefined {
       typeof value.owner === 'string' &&
       typeof value.expiresAt === 'number'
     ) {
-      return value as LockRecord;
+      const { pid, host, owner, expiresAt } = value;
+      const optional = (field: unknown) => (typeof field === 'string' ? field : undefined);
+      return { pid, host, ns: optional(value.ns), boot: optional(value.boot), owner, expiresAt };
     }
   } catch {}
   return undefined;
@@ -108,8 +137,11 @@ function isAlive(pid: number): boolean {
 }
 
 function holderIsGone(record: LockHolder, me: LockHolder): boolean {
-  // A pid means nothing on another host (a shared or network file system).
-  return record.host === me.host && record.pid !== me.pid && !isAlive(record.pid);
+  // A pid means nothing on another host (a shared or network file system), in another PID
+  // namespace (a container with the same host name), or from another boot; a record that
+  // does not say where it was written (ns or boot unknown) cannot be judged either.
+  const here = record.host === me.host && record.ns === me.ns && record.boot === me.boot;
+  return here && record.pid !== me.pid && !isAlive(record.pid);
 }
 
 function isStale(observed: Observed, now: number, me: LockHolder): boolean {
@@ -164,7 +196,7 @@ export async function acquireFileLock(
   directory: string,
   lockFile: string,
   ttl: number,
-  me: LockHolder = { pid: process.pid, host: hostname() },
+  me: LockHolder = currentHolder(),
 ): Promise<string | undefined> {
   await ensureDirectory(directory);
   for (let round = 0; round < 3; round++) {
@@ -186,24 +218,58 @@ export async function acquireFileLock(
   return undefined;
 }
 
-/** Deletes the lock file if it still names `owner`; waits a little for a busy guard. */
-export async function releaseFileLock(
+/**
+ * Runs `step` with `owner`'s record of the lock file (`undefined`: it no longer names
+ * `owner`) under the guard, waiting a little for a busy guard; `undefined` when the guard
+ * stayed busy (its holder is then gone, and the lock expires by itself after its ttl).
+ */
+async function asOwner<T>(
   lockFile: string,
   owner: string,
-  me: LockHolder = { pid: process.pid, host: hostname() },
-): Promise<void> {
+  me: LockHolder,
+  step: (record: LockRecord | undefined) => Promise<T>,
+): Promise<{ value: T } | undefined> {
   const giveUpAt = Date.now() + 2 * GUARD_STALE_MS;
   let delay = 2;
   for (;;) {
     const done = await underGuard(lockFile, me, async () => {
       const current = await observe(lockFile);
-      if (current !== undefined && parseRecord(current.text)?.owner === owner) {
-        await removeFile(lockFile);
-      }
+      const record = current === undefined ? undefined : parseRecord(current.text);
+      return step(record?.owner === owner ? record : undefined);
     });
-    // Past that, the guard's holder is gone and our lock expires by itself (ttl).
-    if (done !== undefined || Date.now() > giveUpAt) return;
+    if (done !== undefined || Date.now() > giveUpAt) return done;
     await sleep(delay, undefined);
     delay = Math.min(delay * 2, 50);
   }
+}
+
+/** Deletes the lock file if it still names `owner`. */
+export async function releaseFileLock(
+  lockFile: string,
+  owner: string,
+  me: LockHolder = currentHolder(),
+): Promise<void> {
+  await asOwner(lockFile, owner, me, async (record) => {
+    if (record !== undefined) await removeFile(lockFile);
+  });
+}
+
+/**
+ * Gives `owner`'s lock `ttl` ms more if the file still names it and it has not expired;
+ * `false` when it was lost (expired, maybe taken over).
+ */
+export async function extendFileLock(
+  directory: string,
+  lockFile: string,
+  owner: string,
+  ttl: number,
+  me: LockHolder = currentHolder(),
+): Promise<boolean> {
+  const done = await asOwner(lockFile, owner, me, async (record) => {
+    if (record === undefined || record.expiresAt <= Date.now()) return false;
+    const renewed: LockRecord = { ...record, expiresAt: Date.now() + ttl };
+    await writeFileAtomic(directory, lockFile, JSON.stringify(renewed));
+    return true;
+  });
+  return done?.value === true;
 }

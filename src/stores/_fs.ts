@@ -1,7 +1,16 @@
 /** Small file-system steps FileStore builds on (Node). */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ConfigurationError } from '../core/index.js';
 import { ownerToken } from './_shared.js';
+
+/**
+ * Opening for reading never follows a symbolic link in the last component (`ELOOP` instead):
+ * a link planted as `<key>.json` or `<key>.lock` cannot make the store read another file.
+ * Windows has no such flag (and links there need privileges).
+ */
+const READ_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
 /** The `code` of a Node system error (`ENOENT`, `EACCES`…), if any. */
 export function ioCode(error: unknown): string | undefined {
@@ -9,13 +18,26 @@ export function ioCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** The file's text, or `undefined` when it does not exist. */
-export async function readText(file: string): Promise<string | undefined> {
+/** An open file, not followed through a symbolic link; `undefined` when it does not exist. */
+export async function openNoFollow(
+  file: string,
+): Promise<Awaited<ReturnType<typeof open>> | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return await open(file, READ_NO_FOLLOW);
   } catch (error) {
     if (ioCode(error) === 'ENOENT') return undefined;
     throw error;
+  }
+}
+
+/** The file's text (never through a symbolic link), or `undefined` when it does not exist. */
+export async function readText(file: string): Promise<string | undefined> {
+  const handle = await openNoFollow(file);
+  if (handle === undefined) return undefined;
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
 }
 
@@ -33,6 +55,32 @@ export async function removeFile(file: string): Promise<boolean> {
 /** Owner-only directory (0700), created with its parents when missing. */
 export async function ensureDirectory(directory: string): Promise<void> {
   await mkdir(directory, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Refuses a directory other users may write to (group or world write bit): whoever can write
+ * there can swap the token file for their own account's tokens, or plant a lock. A missing
+ * directory passes (it is created 0700). Windows has no such mode bits.
+ *
+ * @throws {ConfigurationError} it is group- or world-writable (the message says how to fix it).
+ */
+export async function checkPrivateDirectory(directory: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  let mode: number;
+  try {
+    mode = (await stat(directory)).mode;
+  } catch (error) {
+    // Missing, or something else in the way: the operation itself reports that, naming its file.
+    if (ioCode(error) === 'ENOENT' || ioCode(error) === 'ENOTDIR') return;
+    throw error;
+  }
+  if ((mode & 0o022) === 0) return;
+  const who = (mode & 0o002) !== 0 ? 'every user' : 'its group';
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  throw new ConfigurationError(
+    'directory',
+    `FileStore refuses ${directory}: ${who} may write to it (mode ${octal}), and could replace the tokens or plant a lock there. Run \`chmod 700 ${directory}\`, or choose a directory only you can write to.`,
+  );
 }
 
 /** Flushes a directory entry change (a rename) to disk; not possible everywhere (Windows). */

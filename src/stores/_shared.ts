@@ -45,19 +45,24 @@ export function checkLockOptions(options: TokenStoreLockOptions | undefined): {
     );
   }
   const { ttl, wait, signal } = options;
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > MAX_TIMER_MS) {
-    throw new InvalidArgumentError(
-      'options.ttl',
-      `options.ttl must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (how long a crashed holder may block others)`,
-    );
-  }
   if (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0) {
     throw new InvalidArgumentError(
       'options.wait',
       'options.wait must be a number of milliseconds >= 0, or Infinity (how long to wait for the lock)',
     );
   }
-  return { ttl: Math.ceil(ttl), wait, signal };
+  return { ttl: checkTtl(ttl, 'options.ttl'), wait, signal };
+}
+
+/** Checks a lock's ttl (of `lock()`, or of `extend()`); returns it as whole milliseconds. */
+export function checkTtl(ttl: unknown, argument: 'options.ttl' | 'ttl'): number {
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (how long a crashed holder may block others)`,
+    );
+  }
+  return Math.ceil(ttl);
 }
 
 export function abortedError(signal: AbortSignal): AbortedError {

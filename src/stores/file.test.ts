@@ -1,16 +1,30 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AbortedError,
+  ConfigurationError,
   InvalidArgumentError,
   LockTimeoutError,
   type SessionTokens,
   StoreError,
 } from '../core/index.js';
+import { currentHolder } from './_file-lock.js';
 import { FileStore } from './file.js';
 
 const TOKENS: SessionTokens = {
@@ -198,9 +212,10 @@ describe('FileStore lock (one process)', () => {
     const store = new FileStore({ directory: root });
     const lockFile = join(root, 'k.lock');
     const far = Date.now() + 3_600_000;
+    const here = currentHolder(); // host, PID namespace and boot id of this machine
     await writeFile(
       lockFile,
-      JSON.stringify({ pid: await deadPid(), host: hostname(), owner: 'dead', expiresAt: far }),
+      JSON.stringify({ ...here, pid: await deadPid(), owner: 'dead', expiresAt: far }),
     );
     const started = Date.now();
     const held = await store.lock('k', { ttl: 10_000, wait: 2_000 });
@@ -219,7 +234,7 @@ describe('FileStore lock (one process)', () => {
     // A live pid (the parent of this test) on this host is respected.
     await writeFile(
       lockFile,
-      JSON.stringify({ pid: process.ppid, host: hostname(), owner: 'x', expiresAt: far }),
+      JSON.stringify({ ...here, pid: process.ppid, owner: 'x', expiresAt: far }),
     );
     await expect(store.lock('k', { ttl: 1_000, wait: 50 })).rejects.toBeInstanceOf(
       LockTimeoutError,
@@ -237,7 +252,7 @@ describe('FileStore lock (one process)', () => {
     await utimes(lockFile, old, old);
     await writeFile(
       `${lockFile}.guard`,
-      JSON.stringify({ pid: await deadPid(), host: hostname(), owner: 'g', expiresAt: 0 }),
+      JSON.stringify({ ...currentHolder(), pid: await deadPid(), owner: 'g', expiresAt: 0 }),
     );
     const held = await store.lock('k', { ttl: 1_000, wait: 2_000 });
     await held.release();
@@ -251,5 +266,126 @@ describe('FileStore lock (one process)', () => {
       InvalidArgumentError,
     );
     expect(() => new FileStore({ directory: '' })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('FileStore refuses what another user could tamper with', () => {
+  it.each([
+    ['0777', 0o777, 'every user'],
+    ['0770', 0o770, 'its group'],
+  ])('refuses a directory with mode %s, saying to chmod 700 it', async (_name, mode, who) => {
+    const directory = join(root, 'shared');
+    await mkdir(directory);
+    await chmod(directory, mode);
+    const store = new FileStore({ directory });
+    for (const attempt of [
+      () => store.get('k'),
+      () => store.set('k', TOKENS),
+      () => store.delete('k'),
+      () => store.lock('k', { ttl: 1_000, wait: 0 }),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({ option: 'directory' });
+      expect((error as Error).message).toContain(`${who} may write to it`);
+      expect((error as Error).message).toContain(`chmod 700 ${directory}`);
+    }
+    expect(await readdir(directory)).toEqual([]);
+    await chmod(directory, 0o700);
+    await store.set('k', TOKENS);
+    expect(await store.get('k')).toEqual(TOKENS);
+  });
+
+  it('does not follow a symbolic link planted as <key>.json, reading or writing', async () => {
+    const store = new FileStore({ directory: root });
+    const elsewhere = join(root, 'elsewhere');
+    await mkdir(elsewhere);
+    const target = join(elsewhere, 'other.json');
+    await writeFile(target, JSON.stringify({ ...TOKENS, refreshToken: 'AQplanted' }));
+    await symlink(target, join(root, 'k.json'));
+    const error = await store.get('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as Error).message).toMatch(/\(ELOOP\): it is a symbolic link/);
+    expect((error as Error).message).not.toContain('AQplanted');
+    // A write replaces the link itself; the file it pointed to stays as it was.
+    await store.set('k', TOKENS);
+    expect((await lstat(join(root, 'k.json'))).isSymbolicLink()).toBe(false);
+    expect(await store.get('k')).toEqual(TOKENS);
+    expect(JSON.parse(await readFile(target, 'utf8')).refreshToken).toBe('AQplanted');
+  });
+});
+
+describe('FileStore lock: holders elsewhere with the same host name', () => {
+  async function heldBy(fields: Record<string, unknown>, expiresInMs: number): Promise<void> {
+    await writeFile(
+      join(root, 'k.lock'),
+      JSON.stringify({
+        ...currentHolder(),
+        pid: await deadPid(),
+        owner: 'other',
+        expiresAt: Date.now() + expiresInMs,
+        ...fields,
+      }),
+    );
+  }
+
+  it.each([
+    ['another PID namespace (a container sharing the directory)', { ns: 'pid:[4026530000]' }],
+    ['another boot', { boot: '00000000-0000-4000-8000-000000000000' }],
+    [
+      'a record that does not say (written by an older version)',
+      { ns: undefined, boot: undefined },
+    ],
+  ])('respects a lock from %s until it expires, whatever its pid', async (_where, fields) => {
+    const store = new FileStore({ directory: root });
+    await heldBy(fields, 1_500);
+    await expect(store.lock('k', { ttl: 1_000, wait: 300 })).rejects.toBeInstanceOf(
+      LockTimeoutError,
+    );
+    const started = Date.now();
+    const held = await store.lock('k', { ttl: 1_000, wait: 5_000 });
+    expect(Date.now() - started).toBeGreaterThan(700);
+    await held.release();
+  });
+
+  it('records this process’s PID namespace and boot id (Linux)', async () => {
+    const store = new FileStore({ directory: root });
+    const held = await store.lock('k', { ttl: 10_000, wait: 0 });
+    const record = JSON.parse(await readFile(join(root, 'k.lock'), 'utf8'));
+    if (process.platform === 'linux') {
+      expect(record.ns).toMatch(/^pid:\[\d+\]$/);
+      expect(record.boot).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    await held.release();
+  });
+});
+
+describe('FileStore lock extend', () => {
+  it('renews the owner’s lock, and answers false once it was lost or released', async () => {
+    const store = new FileStore({ directory: root });
+    const lockFile = join(root, 'k.lock');
+    const held = await store.lock('k', { ttl: 200, wait: 0 });
+    const before = JSON.parse(await readFile(lockFile, 'utf8'));
+    expect(await held.extend?.(10_000)).toBe(true);
+    const after = JSON.parse(await readFile(lockFile, 'utf8'));
+    expect(after).toEqual({ ...before, expiresAt: after.expiresAt });
+    expect(after.expiresAt).toBeGreaterThan(Date.now() + 9_000);
+    expect((await stat(lockFile)).mode & 0o777).toBe(0o600);
+    // Renewed: still held long after the first ttl.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(store.lock('k', { ttl: 1_000, wait: 0 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await held.release();
+    expect(await held.extend?.(10_000)).toBe(false);
+    expect(await readdir(root)).toEqual([]);
+
+    const expired = await store.lock('k', { ttl: 50, wait: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(await expired.extend?.(10_000)).toBe(false); // its ttl passed: lost, not revived
+    const successor = await store.lock('k', { ttl: 10_000, wait: 1_000 });
+    const theirs = await readFile(lockFile, 'utf8');
+    expect(await expired.extend?.(10_000)).toBe(false);
+    expect(await readFile(lockFile, 'utf8')).toBe(theirs); // the successor's lock untouched
+    await successor.release();
+    await expect(held.extend?.(0)).rejects.toThrow(/ttl must be a number of milliseconds/);
   });
 });

@@ -2,20 +2,22 @@
  * `spotify-session/stores/file`: tokens in JSON files, shared safely by every
  * process of one user on one machine (Node).
  */
-import { homedir, hostname } from 'node:os';
+import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
+  ConfigurationError,
   InvalidArgumentError,
   type SessionTokens,
+  type SpotifyError,
   StoreError,
   type StoreOperation,
   type TokenStore,
   type TokenStoreLock,
   type TokenStoreLockOptions,
 } from '../core/index.js';
-import { acquireFileLock, releaseFileLock } from './_file-lock.js';
-import { ioCode, readText, removeFile, writeFileAtomic } from './_fs.js';
-import { checkKey, checkLockOptions, copyTokens, pollForLock } from './_shared.js';
+import { acquireFileLock, currentHolder, extendFileLock, releaseFileLock } from './_file-lock.js';
+import { checkPrivateDirectory, ioCode, readText, removeFile, writeFileAtomic } from './_fs.js';
+import { checkKey, checkLockOptions, checkTtl, copyTokens, pollForLock } from './_shared.js';
 
 export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
 
@@ -24,6 +26,8 @@ export interface FileStoreOptions {
   /**
    * Directory holding one `<key>.json` file per key (created with mode 0700
    * on first write). Relative paths resolve against the working directory.
+   * One that other users may write to (group or world write bit) is refused
+   * with a `ConfigurationError` that says to `chmod 700` it.
    * @default FileStore.defaultDirectory()
    */
   directory?: string | undefined;
@@ -49,12 +53,14 @@ function checkFileKey(key: string): string {
  * Keeps each key's tokens in `<directory>/<key>.json` (mode 0600, in a
  * directory created with mode 0700). Writes are atomic — a temporary file in
  * the same directory, flushed to disk, then renamed over the old one — so a
- * reader or a crash never sees half a file.
+ * reader or a crash never sees half a file. Token files are never read
+ * through a symbolic link, and a directory other users may write to is
+ * refused.
  *
  * `lock()` works across processes with a `<key>.lock` file created
- * exclusively; a lock whose holder died (same machine) or whose `ttl` passed
- * is taken over safely. Meant for one machine: on network file systems,
- * prefer `RedisStore`.
+ * exclusively; a lock whose holder died (same machine, same PID namespace)
+ * or whose `ttl` passed is taken over safely. Meant for one machine: on
+ * network file systems, prefer `RedisStore`.
  */
 export class FileStore implements TokenStore {
   /** The directory the files live in (absolute). */
@@ -108,6 +114,7 @@ export class FileStore implements TokenStore {
 
   async get(key: string): Promise<SessionTokens | undefined> {
     const file = this.fileOf(key);
+    await this.#checkDirectory('get', key);
     let text: string | undefined;
     try {
       text = await readText(file);
@@ -137,6 +144,7 @@ export class FileStore implements TokenStore {
   async set(key: string, tokens: SessionTokens): Promise<void> {
     const file = this.fileOf(key);
     const text = `${JSON.stringify(copyTokens(tokens), null, 2)}\n`;
+    await this.#checkDirectory('set', key);
     try {
       await writeFileAtomic(this.directory, file, text);
     } catch (error) {
@@ -146,6 +154,7 @@ export class FileStore implements TokenStore {
 
   async delete(key: string): Promise<void> {
     const file = this.fileOf(key);
+    await this.#checkDirectory('delete', key);
     try {
       await removeFile(file);
     } catch (error) {
@@ -154,8 +163,8 @@ export class FileStore implements TokenStore {
   }
 
   /**
-   * Holds `key` across processes until `release()` or until `ttl` passes.
-   * Waiters poll with backoff.
+   * Holds `key` across processes until `release()` or until `ttl` passes
+   * (`extend(ttl)` renews it). Waiters poll with backoff.
    * @throws {LockTimeoutError} still held after `wait` ms.
    * @throws {AbortedError} `signal` aborted first.
    * @throws {StoreError} the lock file could not be created or read.
@@ -163,7 +172,8 @@ export class FileStore implements TokenStore {
   async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock> {
     const lockFile = `${this.fileOf(key).slice(0, -'.json'.length)}.lock`;
     const { ttl, wait, signal } = checkLockOptions(options);
-    const me = { pid: process.pid, host: hostname() };
+    await this.#checkDirectory('lock', key);
+    const me = currentHolder();
     const owner = await pollForLock(key, wait, signal, async () => {
       try {
         return await acquireFileLock(this.directory, lockFile, ttl, me);
@@ -182,22 +192,48 @@ export class FileStore implements TokenStore {
           throw ioError('release', key, lockFile, error);
         }
       },
+      extend: async (more) => {
+        const ms = checkTtl(more, 'ttl');
+        if (released) return false;
+        try {
+          return await extendFileLock(this.directory, lockFile, owner, ms, me);
+        } catch (error) {
+          throw ioError('lock', key, lockFile, error);
+        }
+      },
     };
+  }
+
+  /** Refuses a directory other users may write to (see `checkPrivateDirectory`). */
+  async #checkDirectory(operation: StoreOperation, key: string): Promise<void> {
+    try {
+      await checkPrivateDirectory(this.directory);
+    } catch (error) {
+      throw ioError(operation, key, this.directory, error);
+    }
   }
 }
 
-function ioError(operation: StoreOperation, key: string, file: string, error: unknown): StoreError {
+function ioError(
+  operation: StoreOperation,
+  key: string,
+  file: string,
+  error: unknown,
+): SpotifyError {
+  if (error instanceof ConfigurationError) return error;
   const code = ioCode(error);
   const hint =
-    code === 'EACCES' || code === 'EPERM'
-      ? 'check that you own it and its directory (files should be mode 0600, the directory 0700)'
-      : code === 'ENOSPC' || code === 'EDQUOT'
-        ? 'free some disk space and try again'
-        : code === 'EROFS'
-          ? 'the file system is read-only: choose another directory'
-          : code === 'ENOTDIR' || code === 'EISDIR'
-            ? 'something else is in the way of the file or its directory: move it'
-            : 'check the file and its directory';
+    code === 'ELOOP'
+      ? 'it is a symbolic link, and FileStore does not follow links to tokens (one could point anywhere): delete it and log in again'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'check that you own it and its directory (files should be mode 0600, the directory 0700)'
+        : code === 'ENOSPC' || code === 'EDQUOT'
+          ? 'free some disk space and try again'
+          : code === 'EROFS'
+            ? 'the file system is read-only: choose another directory'
+            : code === 'ENOTDIR' || code === 'EISDIR'
+              ? 'something else is in the way of the file or its directory: move it'
+              : 'check the file and its directory';
   const verb = { get: 'read', set: 'write', delete: 'delete', lock: 'lock', release: 'unlock' }[
     operation
   ];

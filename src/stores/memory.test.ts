@@ -136,6 +136,23 @@ describe('MemoryStore lock', () => {
     await (await store.lock('k', { ttl: 1_000, wait: 0 })).release();
   });
 
+  it('extend renews the holder’s lock; false once it expired or was released', async () => {
+    const store = new MemoryStore();
+    const held = await store.lock('k', { ttl: 40, wait: 0 });
+    expect(await held.extend?.(10_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await expect(store.lock('k', { ttl: 1_000, wait: 0 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await held.release();
+    expect(await held.extend?.(10_000)).toBe(false);
+
+    const stale = await store.lock('k', { ttl: 30, wait: 0 });
+    const next = await store.lock('k', { ttl: 10_000, wait: 2_000 }); // after stale's ttl
+    expect(await stale.extend?.(10_000)).toBe(false);
+    await next.release();
+    await (await store.lock('k', { ttl: 1_000, wait: 0 })).release(); // next's hold ended
+    await expect(next.extend?.(-1) ?? Promise.resolve()).rejects.toThrow(/ttl/);
+  });
+
   it('waits without a time limit when wait is Infinity', async () => {
     const store = new MemoryStore();
     const held = await store.lock('k', { ttl: 10_000, wait: 0 });

@@ -8,6 +8,7 @@ import {
   abortedError,
   checkKey,
   checkLockOptions,
+  checkTtl,
   copyTokens,
   lockTimeout,
   MAX_TIMER_MS,
@@ -129,7 +130,18 @@ export class MemoryStore implements TokenStore {
     this.#locks.set(key, { owner, expiry, waiters });
     return {
       release: async () => this.#handOver(key, owner),
+      extend: async (ttl) => this.#extend(key, owner, checkTtl(ttl, 'ttl')),
     };
+  }
+
+  /** Restarts `owner`'s ttl if it still holds `key`; `false` when its hold ended. */
+  #extend(key: string, owner: string, ttl: number): boolean {
+    const current = this.#locks.get(key);
+    if (current === undefined || current.owner !== owner) return false;
+    clearTimeout(current.expiry);
+    current.expiry = setTimeout(() => this.#handOver(key, owner), ttl);
+    unref(current.expiry);
+    return true;
   }
 
   /** Ends `owner`'s hold (release or expiry) and gives the lock to the next waiter. */

@@ -120,6 +120,23 @@ describe.skipIf(skip)('RedisStore against redis-server', () => {
     expect(await client.exists('spotify-session:locks:e')).toBe(0);
   });
 
+  it('extend renews the owner’s lock (compare-and-PEXPIRE); false once lost or released', async () => {
+    const store = new RedisStore({ client });
+    const held = await store.lock('x', { ttl: 200, wait: 0 });
+    expect(await held.extend?.(10_000)).toBe(true);
+    expect(await client.pttl('spotify-session:locks:x')).toBeGreaterThan(9_000);
+    await held.release();
+    expect(await held.extend?.(10_000)).toBe(false);
+
+    const stale = await store.lock('x', { ttl: 50, wait: 0 });
+    const successor = await store.lock('x', { ttl: 5_000, wait: 2_000 });
+    expect(await stale.extend?.(60_000)).toBe(false);
+    const pttl = await client.pttl('spotify-session:locks:x');
+    expect(pttl).toBeLessThanOrEqual(5_000); // the successor's lock kept its own ttl
+    await successor.release();
+    await expect(held.extend?.(1.5e10) ?? Promise.resolve()).rejects.toThrow(/ttl/);
+  });
+
   it('gives up when the signal aborts', async () => {
     const store = new RedisStore({ client });
     const held = await store.lock('a', { ttl: 10_000, wait: 0 });

@@ -15,7 +15,14 @@ import {
   type TokenStoreLock,
   type TokenStoreLockOptions,
 } from '../core/index.js';
-import { checkKey, checkLockOptions, copyTokens, ownerToken, pollForLock } from './_shared.js';
+import {
+  checkKey,
+  checkLockOptions,
+  checkTtl,
+  copyTokens,
+  ownerToken,
+  pollForLock,
+} from './_shared.js';
 
 export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
 
@@ -101,6 +108,8 @@ export interface RedisStoreOptions {
 
 /** Deletes the lock only if it still holds our owner token (atomic on the server). */
 const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** Gives the lock `ARGV[2]` ms more only if it still holds our owner token (atomic on the server). */
+const EXTEND_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -242,6 +251,15 @@ export class RedisStore implements TokenStore {
           await this.client.eval(RELEASE_SCRIPT, 1, lockKey, owner);
         } catch (error) {
           throw this.#failure('release', key, error);
+        }
+      },
+      extend: async (more) => {
+        const ms = checkTtl(more, 'ttl');
+        if (released) return false;
+        try {
+          return (await this.client.eval(EXTEND_SCRIPT, 1, lockKey, owner, ms)) === 1;
+        } catch (error) {
+          throw this.#failure('lock', key, error);
         }
       },
     };

@@ -3,7 +3,9 @@
  * `bundle.ts`): `node child.mjs <json>`. It builds a Session on the
  * given store, prints `ready`, waits for `go` on stdin, then makes `calls`
  * concurrent `getValidAccessToken()` calls — or, with `apiUrl`, Web API calls
- * (`GET /me` through `SpotifyWebAPI`) — and prints one JSON line:
+ * (`GET /me` through `SpotifyWebAPI`) — waits for refreshes whose callers
+ * gave up (`session.settled()`, as a program should before it exits) — and
+ * prints one JSON line:
  * `{ tokens: string[] (distinct), users: string[], errors: string[] }`.
  */
 import { createInterface } from 'node:readline';
@@ -26,6 +28,7 @@ interface Job {
   timeout?: number;
   lockTtl?: number;
   lockWait?: number;
+  refreshHardLimit?: number;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
@@ -42,6 +45,7 @@ const session = new Session({
   ...(job.timeout === undefined ? {} : { timeout: job.timeout }),
   ...(job.lockTtl === undefined ? {} : { lockTtl: job.lockTtl }),
   ...(job.lockWait === undefined ? {} : { lockWait: job.lockWait }),
+  ...(job.refreshHardLimit === undefined ? {} : { refreshHardLimit: job.refreshHardLimit }),
 });
 
 process.stdout.write('ready\n');
@@ -63,6 +67,8 @@ const results = await Promise.allSettled(
     return session.getAccessToken() as string;
   }),
 );
+// Optional call: the same child runs against older builds when a test is checked to fail there.
+await session.settled?.();
 const tokens = new Set<string>();
 const errors: string[] = [];
 for (const result of results) {
