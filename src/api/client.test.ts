@@ -349,7 +349,7 @@ describe('redirects (Spotify’s Web API never redirects)', () => {
     const error = await rejection(api.me());
     expect(error).toBeInstanceOf(WebAPIError);
     expect(error).toMatchObject({ kind: 'redirect', status: 302, method: 'GET', path: '/me' });
-    expect((error as Error).message).toMatch(/Spotify's endpoints never redirect/);
+    expect((error as Error).message).toMatch(/Spotify never redirects/);
     expect((error as Error).message).toMatch(/apiUrl/);
     expect((error as Error).message).not.toMatch(/x=1/);
     expect(seen.map((request) => request.url)).toEqual(['/v1/me']);
@@ -417,9 +417,7 @@ describe('paths stay under apiUrl', () => {
       const error = await rejection(api.request('POST', candidate));
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect(error).toMatchObject({ argument: 'path' });
-      expect((error as Error).message).toMatch(
-        /(dot segment|backslash|tab or line break).*encodeURIComponent/,
-      );
+      expect((error as Error).message).toMatch(/could leave .*encodeURIComponent/);
     }
     expect(seen).toHaveLength(0);
   });

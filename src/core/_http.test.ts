@@ -375,7 +375,9 @@ describe('redirects', () => {
     const error = errorFromResponse(answer, NOW) as HTTPError;
     expect(error).toBeInstanceOf(HTTPError);
     expect(error.status).toBe(302);
-    expect(error.message).toMatch(/redirect \(to \/echo\).*never redirect.*accountsUrl/);
+    expect(error.message).toMatch(
+      /never redirects, so the redirect to \/echo was not followed.*accountsUrl/,
+    );
     expect(error.message).not.toMatch(/secret/);
   });
 

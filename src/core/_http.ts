@@ -307,17 +307,14 @@ export function isRedirect(response: Response): boolean {
  * shown without its query, fragment or credentials.
  */
 export function redirectNotice(response: Response, setting: 'apiUrl' | 'accountsUrl'): string {
-  const location = response.headers.get('location');
-  let target = 'a place the browser does not show';
-  if (location !== null) {
-    try {
-      const url = new URL(location);
-      target = `${url.origin}${url.pathname}`;
-    } catch {
-      target = location.split(/[?#]/, 1)[0] as string;
-    }
+  let target = response.headers.get('location') ?? '';
+  try {
+    const url = new URL(target);
+    target = url.origin + url.pathname;
+  } catch {
+    target = target.split(/[?#]/, 1)[0] as string;
   }
-  return `The answer is a redirect (to ${target}), and Spotify's endpoints never redirect, so it was not followed: the token and the request body went nowhere else. Check ${setting} and any proxy between you and Spotify.`;
+  return `Spotify never redirects, so the redirect${target && ` to ${target}`} was not followed: check ${setting} and any proxy`;
 }
 
 /**

@@ -237,7 +237,7 @@ describe('reactive refresh (HTTP 401 on a token the client believed valid)', () 
       expect(error).toBeInstanceOf(WebAPIError);
       expect(error).toMatchObject({ status: 401, kind: 'invalid_token' });
       expect((error as Error).message).toMatch(
-        /^Missing\/invalid\/expired access token\. The client had just refreshed .* refused too.*apiUrl/,
+        /^Missing\/invalid\/expired access token\. The token refreshed after a 401 was refused too.*apiUrl/,
       );
     }
     // Concurrent calls on the refused token make no refresh either.
