@@ -341,6 +341,149 @@ describe('errors', () => {
   });
 });
 
+describe('redirects (Spotify’s Web API never redirects)', () => {
+  it('a same-origin redirect is not followed: the token never reaches the other path', async () => {
+    const { api, seen } = await setup((request) =>
+      request.url === '/v1/me' ? { status: 302, headers: { location: '/v1/elsewhere?x=1' } } : {},
+    );
+    const error = await rejection(api.me());
+    expect(error).toBeInstanceOf(WebAPIError);
+    expect(error).toMatchObject({ kind: 'redirect', status: 302, method: 'GET', path: '/me' });
+    expect((error as Error).message).toMatch(/Spotify never redirects/);
+    expect((error as Error).message).toMatch(/apiUrl/);
+    expect((error as Error).message).not.toMatch(/x=1/);
+    expect(seen.map((request) => request.url)).toEqual(['/v1/me']);
+  });
+
+  it('a cross-origin 307 never re-sends the POST body elsewhere, hooks or not', async () => {
+    const other = await startTestServer(() => ({ body: { snapshot_id: 'from-elsewhere' } }));
+    servers.push(other);
+    for (const hooks of [{}, { afterResponse: [() => undefined] }]) {
+      const { api, seen } = await setup(
+        () => ({ status: 307, headers: { location: `${other.apiUrl}/playlists/p/items` } }),
+        { hooks },
+      );
+      const error = await rejection(
+        api.request('POST', '/playlists/p/items', { body: { uris: ['spotify:track:x'] } }),
+      );
+      expect(error).toMatchObject({ kind: 'redirect', status: 307, code: 'WEB_API_ERROR' });
+      expect(seen).toHaveLength(1);
+    }
+    expect(other.seen).toHaveLength(0);
+  });
+
+  it('a browser’s opaque redirect (status 0) is the same error', async () => {
+    const opaque = Response.error();
+    Object.defineProperty(opaque, 'type', { value: 'opaqueredirect' });
+    const api = new SpotifyWebAPI({
+      apiUrl: 'http://127.0.0.1:9/v1',
+      fetch: async (_url, init) => {
+        expect(init.redirect).toBe('manual');
+        return opaque;
+      },
+    }).setAccessToken(TOKEN);
+    await expect(api.me()).rejects.toMatchObject({ kind: 'redirect', status: 0 });
+  });
+
+  it('304 Not Modified (a conditional request) stays what it was: kind other', async () => {
+    const { api } = await setup(() => ({ status: 304 }));
+    await expect(
+      api.request('GET', '/me', { headers: { 'if-none-match': '"abc"' } }),
+    ).rejects.toMatchObject({ kind: 'other', status: 304 });
+  });
+});
+
+describe('paths stay under apiUrl', () => {
+  const escaping = [
+    '/../__emulator/stats',
+    '/%2e%2e/__emulator/stats',
+    '/%2E%2E/__emulator/reset',
+    '/.%2e/x',
+    '/%2e./x',
+    '/me/../../x',
+    '/me/./player',
+    '/me/%2e/player',
+    '/albums/..',
+    '/albums/..%2f..%2fx',
+    '/albums\\..\\..\\x',
+    '/me\\player',
+    '/.\t./x',
+    '/%2e\n%2e/x',
+  ];
+
+  it.each(escaping)('refuses %j before sending anything', async (path) => {
+    const { api, server, seen } = await setup(() => ({ body: {} }));
+    for (const candidate of [path, `${server.apiUrl}${path}`]) {
+      const error = await rejection(api.request('POST', candidate));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ argument: 'path' });
+      expect((error as Error).message).toMatch(/could leave .*encodeURIComponent/);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
+  it('keeps dots that are not whole segments, and dots in the query', async () => {
+    const { api, seen } = await setup(() => ({ body: {} }));
+    await api.request('GET', '/users/john.doe/playlists');
+    await api.request('GET', '/users/.../playlists');
+    await api.request('GET', '/search', { query: { q: '../..' } });
+    await api.request('GET', '/search?q=../x');
+    expect(seen.map((request) => request.url)).toEqual([
+      '/v1/users/john.doe/playlists',
+      '/v1/users/.../playlists',
+      '/v1/search?q=..%2F..',
+      '/v1/search?q=../x',
+    ]);
+  });
+
+  it('an id substituted into an operation cannot leave its segment', async () => {
+    const { api, seen } = await setup(() => ({ body: {} }));
+    for (const call of [
+      () => api.albums.get('..'),
+      () => api.artists.albums('.'),
+      () => api.users.get('..'),
+      () => api.playlists.ofUser('.'),
+      // encodeURIComponent keeps the dots: `a%2F..%2Fb`, a dot segment to a server that
+      // decodes the slash before resolving.
+      () => api.albums.get('a/../b'),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'path' });
+    }
+    expect(seen).toHaveLength(0);
+    // Encoded by the client, so the server sees text, not a dot segment.
+    await api.albums.get('%2e%2e');
+    await api.albums.get('a/b.c');
+    expect(seen.map((request) => request.url)).toEqual([
+      '/v1/albums/%252e%252e',
+      '/v1/albums/a%2Fb.c',
+    ]);
+  });
+
+  it('refuses a next link with dot segments, or off the API’s base path', async () => {
+    for (const link of [
+      (base: string) => `${base}/../__emulator/stats`,
+      (base: string) => `${base}/me/tracks/%2e%2e/%2e%2e/x`,
+      () => 'https://api.spotify.com/v1/../x',
+      () => 'https://api.spotify.com/v1/me/%2E%2e/x',
+      (base: string) => `${new URL(base).origin}/other/me/tracks`,
+      (base: string) => `${base.replace('127.0.0.1', 'localhost')}/me/tracks`,
+    ]) {
+      let base = '';
+      const { api, server, seen } = await setup(() => ({ body: { items: [1], next: link(base) } }));
+      base = server.apiUrl;
+      const collected: unknown[] = [];
+      const error = await rejection(
+        (async () => {
+          for await (const item of api.paginate('/me/tracks')) collected.push(item);
+        })(),
+      );
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(collected).toEqual([1]);
+      expect(seen).toHaveLength(1);
+    }
+  });
+});
+
 describe('retries', () => {
   const rateLimited = (seconds: string, reason?: string): Answer => ({
     status: 429,

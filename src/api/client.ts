@@ -3,8 +3,10 @@ import {
   assertSignal,
   type FetchLike,
   type HttpResponse,
+  isRedirect,
   parseJson,
   parseRetryAfter,
+  redirectNotice,
   sendRequest,
   untilAborted,
 } from '../core/_http.js';
@@ -165,6 +167,29 @@ interface PreparedRequest {
 
 const METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'DELETE'];
 
+/** A renewal after a 401, and the token it produced (once it has). */
+interface Renewal {
+  staleToken: string;
+  done: Promise<void>;
+  fresh: string | undefined;
+  /** When `fresh` arrived (ms since the epoch). */
+  at: number;
+  /** Whether the API has answered a request made with `fresh` with anything but 401. */
+  accepted: boolean;
+}
+
+/**
+ * Milliseconds after a renewal made for a 401 during which a 401 for the token it produced,
+ * before the API has accepted that token once, fails the call instead of refreshing again.
+ * A token Spotify has just issued is good for an hour: refused at once, it will be refused
+ * after every refresh too. A token that worked and then gets a 401 (revoked, or expired by
+ * an emulator's clock) is refreshed as usual.
+ */
+const REFUSED_AFTER_RENEWAL_MS = 5_000;
+
+const REFUSED_AFTER_RENEWAL =
+  'The token refreshed after a 401 was refused too, so the client did not refresh again: check that apiUrl and accountsUrl belong together and that no proxy drops Authorization';
+
 function isLoopback(hostname: string): boolean {
   return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
 }
@@ -282,6 +307,45 @@ function resolveOptions(options: SpotifyWebAPIOptions): ResolvedOptions {
   };
 }
 
+/**
+ * The request URL for `path`: below `base`, starting with `/`, or a full URL under `base`
+ * (a `next` link). The one check that keeps every request (`request()`, generated
+ * operations, `paginate()`'s links) and its token under the API's base path: the URL parser
+ * would resolve `..` (also as `%2e%2e`), read `\` as `/` and drop tabs and line breaks, so
+ * `/../__emulator/stats` would reach another path of the API's host. A segment that
+ * decodes to `..` through an encoded slash (`..%2f`) is refused too, for servers that decode
+ * before they resolve.
+ *
+ * @throws {InvalidArgumentError} (`path`) for any of these, naming the path.
+ */
+function urlUnderBase(path: unknown, base: string, basePath: string): URL {
+  let rest: string;
+  if (typeof path === 'string' && path.startsWith('/') && !path.startsWith('//')) rest = path;
+  else if (typeof path === 'string' && (path.startsWith(`${base}/`) || path.startsWith(`${base}?`)))
+    rest = path.slice(base.length);
+  else {
+    throw new InvalidArgumentError(
+      'path',
+      `path must start with "/" (e.g. "/me/player"), or be a URL under ${base}`,
+    );
+  }
+  const pathPart = rest.split(/[?#]/, 1)[0] as string;
+  const url = new URL(base + rest);
+  if (
+    /[\t\n\r]/.test(rest) ||
+    /[\\]|(^|\/|%2f|%5c)(\.|%2e){1,2}(\/|%2f|%5c|$)/i.test(pathPart) ||
+    // What the rule above promises, checked on the parsed URL too.
+    url.origin !== base.slice(0, base.length - basePath.length) ||
+    !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))
+  ) {
+    throw new InvalidArgumentError(
+      'path',
+      `The path ${JSON.stringify(pathPart)} could leave ${base} with your token (a "." or ".." segment, also as %2e, a backslash, a tab or a line break): give the path below apiUrl, e.g. "/me/player", ids through encodeURIComponent`,
+    );
+  }
+  return url;
+}
+
 function encodeBody(body: unknown, headers: Record<string, string>): BodyInit | undefined {
   if (body === undefined) return undefined;
   if (
@@ -307,6 +371,9 @@ function toWebAPIError(
   request: PreparedRequest,
   response: HttpResponse,
   cause?: unknown,
+  detail: string | undefined = isRedirect(response.response)
+    ? redirectNotice(response.response, 'apiUrl')
+    : undefined,
 ): WebAPIError {
   const parsed = response.text === '' ? undefined : parseJson(response.text);
   let message: string | undefined;
@@ -327,6 +394,7 @@ function toWebAPIError(
       headers: response.headers,
       body: parsed ?? response.text.slice(0, MAX_ERROR_BODY_TEXT),
       response: response.response,
+      detail,
     },
     cause === undefined ? undefined : { cause },
   );
@@ -359,7 +427,7 @@ export class SpotifyWebAPIBase implements Requester {
   #session: Session | undefined;
   #accessToken: string | undefined;
   /** The one renewal after a 401, shared by every call that saw the same stale token. */
-  #renewal: { staleToken: string; done: Promise<unknown> } | undefined;
+  #renewal: Renewal | undefined;
 
   /**
    * @param options - see {@link SpotifyWebAPIOptions}; `{}` for the defaults.
@@ -444,20 +512,7 @@ export class SpotifyWebAPIBase implements Requester {
     }
     assertSignal(options.signal);
     const { base, basePath, market } = this.#options;
-    let url: URL;
-    if (typeof path === 'string' && path.startsWith('/') && !path.startsWith('//')) {
-      url = new URL(base + path);
-    } else if (
-      typeof path === 'string' &&
-      (path.startsWith(`${base}/`) || path.startsWith(`${base}?`))
-    ) {
-      url = new URL(path);
-    } else {
-      throw new InvalidArgumentError(
-        'path',
-        `path must start with "/" (e.g. "/me/player"), or be a URL under ${base}`,
-      );
-    }
+    const url = urlUnderBase(path, base, basePath);
     const { query } = options;
     if (query !== undefined) {
       for (const [name, value] of Object.entries(query)) {
@@ -510,8 +565,13 @@ export class SpotifyWebAPIBase implements Requester {
         throw error;
       }
       const { status } = response;
+      const renewal = this.#renewal;
+      if (status !== 401 && renewal?.fresh === token) renewal.accepted = true;
       if (status >= 200 && status < 300) return successBody(response);
 
+      if (status === 401 && this.#refusedAfterRenewal(token)) {
+        throw toWebAPIError(request, response, undefined, REFUSED_AFTER_RENEWAL);
+      }
       if (status === 401 && !renewed && this.#refreshing()) {
         renewed = true;
         try {
@@ -601,7 +661,14 @@ export class SpotifyWebAPIBase implements Requester {
     const session = this.#session as Session;
     if (session.getAccessToken() !== staleToken) return;
     if (this.#renewal?.staleToken !== staleToken) {
-      const done =
+      const renewal: Renewal = {
+        staleToken,
+        done: Promise.resolve(),
+        fresh: undefined,
+        at: 0,
+        accepted: false,
+      };
+      renewal.done = (
         session.getRefreshToken() !== undefined
           ? session.refreshAccessToken()
           : (() => {
@@ -609,10 +676,29 @@ export class SpotifyWebAPIBase implements Requester {
               // Session renews with a new token request once it counts as expired.
               session.setTokenExpiration(0);
               return session.getValidAccessToken();
-            })();
-      this.#renewal = { staleToken, done };
+            })()
+      ).then(() => {
+        renewal.fresh = session.getAccessToken();
+        renewal.at = Date.now();
+      });
+      this.#renewal = renewal;
     }
     await untilAborted(this.#renewal.done, signal);
+  }
+
+  /**
+   * Whether a 401 for `token` is final: `token` is the one a renewal after a 401 produced
+   * less than {@link REFUSED_AFTER_RENEWAL_MS} ago, and the API has never accepted it.
+   * Refreshing again would not help (the API is not the one that issued the token) and
+   * would only rotate the refresh token once more per call.
+   */
+  #refusedAfterRenewal(token: string): boolean {
+    const renewal = this.#renewal;
+    return (
+      renewal?.fresh === token &&
+      !renewal.accepted &&
+      Date.now() - renewal.at < REFUSED_AFTER_RENEWAL_MS
+    );
   }
 
   /** One exchange, through the hooks when there are any. */
@@ -645,11 +731,15 @@ export class SpotifyWebAPIBase implements Requester {
       result = await sendRequest(outgoing.url, init, send);
     }
     for (const hook of afterResponse) {
-      const view = new Response(isNullBodyStatus(result.status) ? null : result.text, {
-        status: result.status,
-        statusText: result.response.statusText,
-        headers: result.headers,
-      });
+      // A browser's opaque redirect (status 0) cannot be rebuilt; it has no body to copy.
+      const view =
+        result.status === 0
+          ? result.response
+          : new Response(isNullBodyStatus(result.status) ? null : result.text, {
+              status: result.status,
+              statusText: result.response.statusText,
+              headers: result.headers,
+            });
       const returned = await hook(outgoing, view);
       if (returned instanceof Response) result = await readHookResponse(returned);
     }

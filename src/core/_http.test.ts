@@ -8,6 +8,7 @@ import {
   base64urlDecode,
   base64urlEncode,
   errorFromResponse,
+  isRedirect,
   parseJson,
   parseRetryAfter,
   sendRequest,
@@ -105,6 +106,29 @@ beforeAll(async () => {
   routes.set('/reset', (request) => {
     request.socket.destroy();
   });
+  routes.set('/moved', (_request, response) => {
+    response.writeHead(302, { location: '/echo?secret=1' }).end();
+  });
+  routes.set('/away', (_request, response) => {
+    response.writeHead(307, { location: `${elsewhere}/echo` }).end();
+  });
+});
+
+/** A second origin that must never see a request. */
+let elsewhere = '';
+const elsewhereSeen: string[] = [];
+let elsewhereServer: Server;
+beforeAll(async () => {
+  elsewhereServer = createServer((request, response) => {
+    elsewhereSeen.push(`${request.method} ${request.url}`);
+    response.writeHead(200).end('{"access_token":"from-elsewhere"}');
+  });
+  await new Promise<void>((resolve) => elsewhereServer.listen(0, '127.0.0.1', resolve));
+  elsewhere = `http://127.0.0.1:${(elsewhereServer.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  elsewhereServer.closeAllConnections();
+  await new Promise((resolve) => elsewhereServer.close(resolve));
 });
 
 afterAll(async () => {
@@ -327,6 +351,39 @@ describe('parseJson', () => {
     expect(parseJson('{"a":1}')).toEqual({ a: 1 });
     expect(parseJson('nope')).toBeUndefined();
     expect(parseJson('')).toBeUndefined();
+  });
+});
+
+describe('redirects', () => {
+  it('are never followed, same origin or not, whatever init asks', async () => {
+    const echoed = await sendRequest(`${base}/echo`, { method: 'POST', body: 'x' }, options);
+    expect(echoed.text).toBe('POST undefined x');
+    const moved = await sendRequest(`${base}/moved`, { redirect: 'follow' }, options);
+    expect(moved.status).toBe(302);
+    expect(isRedirect(moved.response)).toBe(true);
+    const away = await sendRequest(
+      `${base}/away`,
+      { method: 'POST', body: 'grant_type=refresh_token&refresh_token=R' },
+      options,
+    );
+    expect(away.status).toBe(307);
+    expect(elsewhereSeen).toEqual([]);
+  });
+
+  it('become an HTTPError that says so and names accountsUrl, without the target’s query', async () => {
+    const answer = await sendRequest(`${base}/moved`, {}, options);
+    const error = errorFromResponse(answer, NOW) as HTTPError;
+    expect(error).toBeInstanceOf(HTTPError);
+    expect(error.status).toBe(302);
+    expect(error.message).toMatch(
+      /never redirects, so the redirect to \/echo was not followed.*accountsUrl/,
+    );
+    expect(error.message).not.toMatch(/secret/);
+  });
+
+  it('304 Not Modified is not one', () => {
+    expect(isRedirect(new Response(null, { status: 304 }))).toBe(false);
+    expect(isRedirect(new Response(null, { status: 308 }))).toBe(true);
   });
 });
 

@@ -89,6 +89,11 @@ function originOf(url: string): string {
  * means (see {@link errorFromResponse}). `init.signal` is replaced by the
  * deadline's own: pass the caller's signal as `options.signal`.
  *
+ * Redirects are never followed (`redirect: 'manual'`, whatever `init` says): Spotify's
+ * endpoints do not redirect, and following one would carry the `Authorization` header
+ * to another path, or re-send a POST body to another origin (307/308) and take that
+ * origin's answer for Spotify's. A redirect comes back as the answer; see {@link isRedirect}.
+ *
  * @throws {TimeoutError} no complete answer within `timeout` (headers or body).
  * @throws {AbortedError} the caller's `signal` aborted.
  * @throws {NetworkError} no answer (refused, reset, DNS), or the body broke off.
@@ -107,7 +112,7 @@ export async function sendRequest(
     try {
       const response = await (
         options.fetch as (url: string, init: RequestInit, timeout: number) => Promise<Response>
-      )(url, init, timeout);
+      )(url, init.redirect === 'manual' ? init : { ...init, redirect: 'manual' }, timeout);
       phase = 'body';
       const text = await readBody(response, maxBodyBytes);
       return { status: response.status, headers: response.headers, text, response };
@@ -155,7 +160,7 @@ export async function sendRequest(
   let response: Response;
   try {
     response = await Promise.race([
-      options.fetch(url, { ...init, signal: controller.signal }),
+      options.fetch(url, { ...init, redirect: 'manual', signal: controller.signal }),
       stopped,
     ]);
   } catch (error) {
@@ -288,9 +293,35 @@ export function parseJson(text: string): unknown {
 }
 
 /**
- * The error for an answer the caller cannot use: 429 → `RateLimitError`
- * (with the capped `Retry-After`), any other status → `HTTPError` (status,
- * headers, parsed body or text, the raw response kept non-enumerable).
+ * Whether an answer is a redirect that {@link sendRequest} did not follow: a 3xx other than
+ * `304 Not Modified` (the answer to a conditional request), or what a browser hands back
+ * for one under `redirect: 'manual'` (an opaque redirect, status 0, no headers).
+ */
+export function isRedirect(response: Response): boolean {
+  const { status } = response;
+  return response.type === 'opaqueredirect' || (status >= 300 && status < 400 && status !== 304);
+}
+
+/**
+ * Why a redirect was not followed and what to check, for an error message. The target is
+ * shown without its query, fragment or credentials.
+ */
+export function redirectNotice(response: Response, setting: 'apiUrl' | 'accountsUrl'): string {
+  let target = response.headers.get('location') ?? '';
+  try {
+    const url = new URL(target);
+    target = url.origin + url.pathname;
+  } catch {
+    target = target.split(/[?#]/, 1)[0] as string;
+  }
+  return `Spotify never redirects, so the redirect${target && ` to ${target}`} was not followed: check ${setting} and any proxy`;
+}
+
+/**
+ * The error for an answer of the token endpoint the caller cannot use: 429 →
+ * `RateLimitError` (with the capped `Retry-After`), any other status → `HTTPError`
+ * (status, headers, parsed body or text, the raw response kept non-enumerable; a
+ * redirect says so, see {@link redirectNotice}).
  */
 export function errorFromResponse(response: HttpResponse, nowMs: number): SpotifyError {
   const { status, headers } = response;
@@ -306,6 +337,11 @@ export function errorFromResponse(response: HttpResponse, nowMs: number): Spotif
     headers,
     body: parsed ?? response.text,
     response: response.response,
+    ...(isRedirect(response.response)
+      ? {
+          message: `Spotify answered HTTP ${status}. ${redirectNotice(response.response, 'accountsUrl')}`,
+        }
+      : {}),
   });
 }
 

@@ -368,6 +368,29 @@ describe('answers', () => {
   });
 });
 
+describe('redirects', () => {
+  it('the token endpoint’s redirect is not followed: HTTPError naming accountsUrl', async () => {
+    const redirects: unknown[] = [];
+    const config = resolveClientConfig({
+      clientId: 'id',
+      clientSecret: 'secret',
+      accountsUrl: ACCOUNTS,
+      fetch: async (_url: string, init: RequestInit) => {
+        redirects.push(init.redirect);
+        return new Response(null, {
+          status: 307,
+          headers: { location: 'https://elsewhere.example/api/token' },
+        });
+      },
+    });
+    const error = await rejection(refreshTokenGrant(config, { refreshToken: 'R' }));
+    expect(error).toBeInstanceOf(HTTPError);
+    expect(error).toMatchObject({ status: 307 });
+    expect(error.message).toMatch(/https:\/\/elsewhere\.example\/api\/token.*accountsUrl/);
+    expect(redirects).toEqual(['manual']);
+  });
+});
+
 describe('resolveClientConfig', () => {
   it('refuses unusable options naming the option', () => {
     const cases: Array<[Partial<ClientConfigOptions>, string]> = [

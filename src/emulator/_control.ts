@@ -1,4 +1,4 @@
-import type { Context, Hono } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
 import { readBoundedText } from './_body.js';
 import { InvalidFaultError, parseFault } from './_faults.js';
@@ -87,6 +87,71 @@ export function clockTarget(
     : { error };
 }
 
+/**
+ * Host names the control API answers besides the loopback ones: the interface the emulator
+ * was told to listen on, when that is a name or address rather than a wildcard.
+ */
+export type ControlHosts = ReadonlySet<string>;
+
+/** `localhost` (and `*.localhost`), `127.0.0.0/8` and `[::1]`, as a URL's `hostname` shows them. */
+function isLoopbackName(hostname: string): boolean {
+  const host = hostname.replace(/\.$/, '');
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
+}
+
+/** The `hostname` a URL addressed to the listening `host` has; `undefined` for a wildcard. */
+export function listeningHostname(host: string): string | undefined {
+  if (host === '' || host === '0.0.0.0' || host === '::' || host === '[::]') return undefined;
+  try {
+    return new URL(`http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}`)
+      .hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+const READS = new Set(['GET', 'HEAD']);
+
+/**
+ * The control API is a tool for the developer's own tests, so a web page the developer
+ * visits must not drive it. A page can send a cross-site POST without asking (a "simple"
+ * request: `text/plain`, a form), so every write must say `Content-Type: application/json`,
+ * which a page can only send after a CORS preflight the control API never grants. A page can
+ * also reach 127.0.0.1 under its own name by DNS rebinding, so a request must be addressed to
+ * a loopback name or the host the emulator listens on.
+ */
+function guardControl(hosts: ControlHosts): MiddlewareHandler {
+  return async (c, next) => {
+    const { hostname } = new URL(c.req.url);
+    if (!isLoopbackName(hostname) && !hosts.has(hostname)) {
+      return c.json(
+        {
+          error: 'host_not_allowed',
+          error_description: `The control API answers requests addressed to 127.0.0.1, localhost, [::1] or the host the emulator listens on, not to "${hostname}" (a web page could otherwise reach it through DNS rebinding)`,
+        },
+        403,
+      );
+    }
+    const type = c.req.header('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase();
+    if (!READS.has(c.req.method) && type !== 'application/json') {
+      return c.json(
+        {
+          error: 'unsupported_media_type',
+          error_description:
+            'Control API writes need Content-Type: application/json (also with an empty body), so that a web page cannot send them',
+        },
+        415,
+      );
+    }
+    return next();
+  };
+}
+
 /** Runs a control method, turning its `InvalidControlInputError` into a 400. */
 function attempt(c: Context, run: () => unknown): Response {
   try {
@@ -105,7 +170,15 @@ export interface WebApiControls {
 }
 
 /** The `/__emulator/*` control API (JSON in and out). */
-export function registerControl(app: Hono, state: EmulatorState, controls: WebApiControls): void {
+export function registerControl(
+  app: Hono,
+  state: EmulatorState,
+  controls: WebApiControls,
+  hosts: ControlHosts,
+): void {
+  const guard = guardControl(hosts);
+  app.use(CONTROL_PREFIX, guard);
+  app.use(`${CONTROL_PREFIX}/*`, guard);
   app.get(`${CONTROL_PREFIX}/stats`, (c) => c.json(state.stats()));
 
   app.post(`${CONTROL_PREFIX}/revoke`, async (c) => {

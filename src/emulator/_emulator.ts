@@ -4,8 +4,10 @@ import { registerAuthorize } from './_authorize.js';
 import { errorPage, PAGE_HEADERS } from './_consent-page.js';
 import {
   CONTROL_PREFIX,
+  type ControlHosts,
   clockTarget,
   InvalidControlInputError,
+  listeningHostname,
   registerControl,
   type WebApiControls,
 } from './_control.js';
@@ -127,7 +129,12 @@ function webApiControls(state: EmulatorState): WebApiControls {
   };
 }
 
-function buildApp(options: ResolvedOptions, state: EmulatorState, controls: WebApiControls): Hono {
+function buildApp(
+  options: ResolvedOptions,
+  state: EmulatorState,
+  controls: WebApiControls,
+  controlHosts: ControlHosts,
+): Hono {
   const app = new Hono();
 
   const isControl = (path: string) =>
@@ -155,7 +162,7 @@ function buildApp(options: ResolvedOptions, state: EmulatorState, controls: WebA
     return next();
   });
 
-  registerControl(app, state, controls);
+  registerControl(app, state, controls, controlHosts);
   registerAuthorize(app, options, state);
   registerToken(app, options, state);
   registerWebApi(app, {
@@ -188,12 +195,18 @@ export function createEmulator(options?: EmulatorOptions): Emulator {
   const resolved = resolveOptions(options);
   const state = new EmulatorState(resolved);
   const controls = webApiControls(state);
-  const app = buildApp(resolved, state, controls);
+  const controlHosts = new Set<string>();
+  const app = buildApp(resolved, state, controls, controlHosts);
   const fetch = async (request: Request): Promise<Response> => app.fetch(request);
   return {
     app,
     fetch,
-    listen: (listenOptions) => listenOn(fetch, listenOptions),
+    async listen(listenOptions) {
+      const server = await listenOn(fetch, listenOptions);
+      const hostname = listeningHostname(listenOptions?.host ?? '127.0.0.1');
+      if (hostname !== undefined) controlHosts.add(hostname);
+      return server;
+    },
     stats: () => state.stats(),
     setFault: (fault) => state.faults.add(parseFault(fault)),
     listFaults: () => state.faults.list(),

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { seededRandom } from './_crypto.js';
+import { withoutTrailingSlash } from './_webapi/operations.js';
 
 /**
  * Which endpoint a fault applies to: `*` is every endpoint except the control
@@ -233,10 +234,13 @@ export class FaultTable {
   }
 }
 
-function endpointMatches(endpoint: FaultEndpoint, path: string): boolean {
+function endpointMatches(endpoint: FaultEndpoint, requestPath: string): boolean {
   if (endpoint === '*') return true;
-  if (endpoint === '/authorize') return path === '/authorize' || path.startsWith('/authorize/');
-  if (endpoint === '/v1') return path === '/v1' || path.startsWith('/v1/');
+  if (endpoint === '/authorize')
+    return requestPath === '/authorize' || requestPath.startsWith('/authorize/');
+  if (endpoint === '/v1') return requestPath === '/v1' || requestPath.startsWith('/v1/');
+  // A Web API path with its one trailing slash is the same operation.
+  const path = requestPath.startsWith('/v1/') ? withoutTrailingSlash(requestPath) : requestPath;
   if (endpoint.includes('{'))
     return new RegExp(`^${endpoint.replace(/\{[a-z_]+\}/g, '[^/]+')}$`).test(path);
   return path === endpoint;

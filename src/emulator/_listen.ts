@@ -12,7 +12,9 @@ export interface ListenOptions {
   port?: number;
   /**
    * Interface to bind. Keep a loopback address: the emulator is a test double
-   * with well-known demo secrets.
+   * with well-known demo secrets. Besides loopback names, the control API
+   * (`/__emulator/*`) answers requests addressed to this host (unless it is a
+   * wildcard such as `0.0.0.0`).
    * @default '127.0.0.1'
    */
   host?: string;

@@ -113,11 +113,10 @@ export async function control(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const init: RequestInit = { method };
-  if (body !== undefined) {
-    init.headers = { 'Content-Type': 'application/json' };
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
+  // Every control write says JSON, even without a body.
+  const init: RequestInit =
+    method === 'GET' ? { method } : { method, headers: { 'Content-Type': 'application/json' } };
+  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   const response = await fetch(`${base}/__emulator${path}`, init);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }

@@ -318,19 +318,57 @@ export async function serveTokenServer(
   return { url, port: bound.port, tokenServer, server, close };
 }
 
+/** Node's socket of an HTTP connection: the answer being written on it, if any. */
+type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
+
+/**
+ * Runs `then` once the answers to every request Node read whole on `socket` have been
+ * written (Node writes pipelined answers one after another, handing the socket to the next
+ * as each finishes), or at once when there are none. A request whose body never completed
+ * is the one the error is about (a broken chunked body, a timeout): nothing waits for it.
+ */
+function afterPendingAnswers(socket: HttpSocket, then: () => void): void {
+  const pending = socket._httpMessage;
+  if (
+    pending === undefined ||
+    pending === null ||
+    pending.writableFinished ||
+    !pending.req.complete
+  ) {
+    then();
+    return;
+  }
+  let settled = false;
+  const next = () => {
+    if (settled || socket.destroyed) return;
+    settled = true;
+    afterPendingAnswers(socket, then);
+  };
+  pending.once('finish', next);
+  pending.once('close', next);
+}
+
 /**
  * What Node answers by itself, before any handler, made JSON with `no-store` like every
  * other answer (the SDKs parse every answer): unparsable requests and timeouts
  * (`clientError`), `Expect` values other than `100-continue` (`checkExpectation`) and
  * `CONNECT` (`connect`).
+ *
+ * A request that Node read whole before the bytes it cannot parse (pipelined on one
+ * connection) is being handled already: its code may be spent at Spotify. Its answer
+ * goes out first, then the error, then the connection closes; on both request paths,
+ * since both answer through this server's sockets.
  */
 function installRawAnswers(server: Server): void {
+  /** Sockets whose error answer is written or waiting: Node reports each bad byte again. */
+  const refusing = new WeakSet<Duplex>();
   server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
-    const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (!socket.writable || error.code === 'ECONNRESET' || pending?.headersSent === true) {
+    if (refusing.has(socket)) return;
+    if (!socket.writable || error.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
+    refusing.add(socket);
     let answer: string;
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       answer = rawJsonAnswer(408, 'Request Timeout', 'invalid_request', 'Request took too long');
@@ -344,9 +382,15 @@ function installRawAnswers(server: Server): void {
     } else {
       answer = rawJsonAnswer(400, 'Bad Request', 'invalid_request', 'Malformed HTTP request');
     }
-    socket.end(answer);
-    // A peer that stops reading must not keep the socket: it is closed either way.
-    setTimeout(() => socket.destroy(), 1_000).unref();
+    afterPendingAnswers(socket, () => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(answer);
+      // A peer that stops reading must not keep the socket: it is closed either way.
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    });
   });
   server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     const body = JSON.stringify({

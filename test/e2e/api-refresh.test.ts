@@ -3,7 +3,7 @@
  * emulator's Accounts service (token requests counted by the emulator) and
  * its Web API on the same port, over real HTTP on 127.0.0.1.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { SpotifyWebAPI, WebAPIError } from '../../src/api/index.js';
 import {
   AbortedError,
@@ -220,6 +220,50 @@ describe('reactive refresh (HTTP 401 on a token the client believed valid)', () 
     await expect(api.me()).rejects.toMatchObject({ kind: 'invalid_token', status: 401 });
     await expect(api.me()).rejects.toBeInstanceOf(WebAPIError);
     expect(refreshCount(running.emulator)).toBe(0);
+  });
+
+  it('an API that refuses every token: 10 calls in a row → one refresh, then a clear error', async () => {
+    const accounts = await start();
+    // Another emulator's Web API: it never issued the Session's tokens (apiUrl and
+    // accountsUrl that do not belong together), so it answers 401 to each of them.
+    const other = await start();
+    const session = await loggedIn(accounts);
+    const api = new SpotifyWebAPI({ apiUrl: other.apiUrl }, session);
+    const errors: unknown[] = [];
+    for (let call = 0; call < 10; call++) errors.push(await api.me().catch((error) => error));
+    expect(refreshCount(accounts.emulator)).toBe(1);
+    expect(meRequests(other.emulator)).toBe(11);
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(WebAPIError);
+      expect(error).toMatchObject({ status: 401, kind: 'invalid_token' });
+      expect((error as Error).message).toMatch(
+        /^Missing\/invalid\/expired access token\. The token refreshed after a 401 was refused too.*apiUrl/,
+      );
+    }
+    // Concurrent calls on the refused token make no refresh either.
+    await Promise.all(Array.from({ length: 10 }, () => api.me().catch(() => undefined)));
+    expect(refreshCount(accounts.emulator)).toBe(1);
+
+    // Once the window has passed, a 401 is worth one refresh again.
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now + 6_000);
+    try {
+      await expect(api.me()).rejects.toMatchObject({ message: /refused too/ });
+      expect(refreshCount(accounts.emulator)).toBe(2);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('a refreshed token that worked and then gets a 401 is refreshed again, at once', async () => {
+    const running = await start();
+    const session = await loggedIn(running);
+    const api = new SpotifyWebAPI({ apiUrl: running.apiUrl }, session);
+    for (let expiry = 1; expiry <= 3; expiry++) {
+      running.emulator.advanceClock(3601);
+      expect((await api.me()).id).toBe('demo-user');
+      expect(refreshCount(running.emulator)).toBe(expiry);
+    }
   });
 
   it('a caller that aborts stops waiting for the shared refresh; the others get the new token', async () => {

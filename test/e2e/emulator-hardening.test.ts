@@ -1,9 +1,11 @@
 /**
  * The emulator against hostile clients: bodies refused while they are
  * still arriving, byte (not character) caps, a clock that cannot be pushed
- * into nonsense, and stats that do not grow with random paths.
+ * into nonsense, stats that do not grow with random paths, and a control API
+ * that a web page cannot drive (cross-site posts, DNS rebinding).
  */
 import { request } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ALL_USER_SCOPES, control, userToken } from '../../src/emulator/_test-http.js';
 import { createEmulator, type Emulator, type EmulatorServer } from '../../src/emulator/index.js';
@@ -172,4 +174,141 @@ test('stats stay bounded: unknown paths share one bucket, Web API ids one templa
     'OTHER (other path)': 1,
     'GET /v1/tracks/{id}': 500,
   });
+});
+
+/** One request with the headers as given (`Host` included), over a real socket. */
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body = '',
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('a web page cannot drive the control API', () => {
+  const FAULT = JSON.stringify({ endpoint: '/v1', type: 'status', status: 503 });
+
+  test('a cross-site text/plain or form POST → 415, nothing changes', async () => {
+    emulator.clearFaults();
+    const before = emulator.now();
+    emulator.advanceClock(60);
+    const attempts: Array<[string, string, Record<string, string>, string]> = [
+      ['POST', '/__emulator/faults', { 'Content-Type': 'text/plain' }, FAULT],
+      ['POST', '/__emulator/faults', {}, FAULT],
+      ['POST', '/__emulator/reset', { 'Content-Type': 'application/x-www-form-urlencoded' }, ''],
+      ['POST', '/__emulator/clock', { 'Content-Type': 'multipart/form-data; boundary=x' }, ''],
+      ['DELETE', '/__emulator/faults', {}, ''],
+    ];
+    emulator.setFault({ endpoint: '/v1/me', type: 'latency', latencyMs: 1 });
+    for (const [method, path, headers, body] of attempts) {
+      const answer = await raw(
+        server.url,
+        method,
+        path,
+        { ...headers, Origin: 'https://evil.example' },
+        body,
+      );
+      expect([path, answer.status, answer.body.error]).toEqual([
+        path,
+        415,
+        'unsupported_media_type',
+      ]);
+      expect(answer.body.error_description).toMatch(/Content-Type: application\/json/);
+    }
+    expect(emulator.listFaults()).toHaveLength(1); // not added, not cleared
+    expect(emulator.now()).toBe(before + 60_000); // not reset
+    // With the JSON type (a page cannot send it without a preflight nobody grants), it works.
+    const json = { 'Content-Type': 'application/json; charset=utf-8' };
+    expect((await raw(server.url, 'POST', '/__emulator/faults', json, FAULT)).status).toBe(201);
+    expect((await raw(server.url, 'DELETE', '/__emulator/faults', json)).body).toEqual({
+      cleared: 2,
+    });
+    expect((await raw(server.url, 'POST', '/__emulator/reset', json)).status).toBe(200);
+  });
+
+  test('a Host that is not loopback or the listening host (DNS rebinding) → 403', async () => {
+    emulator.clearFaults();
+    const json = { 'Content-Type': 'application/json' };
+    const port = new URL(server.url).port;
+    for (const host of [
+      'rebind.evil.example',
+      `rebind.evil.example:${port}`,
+      '192.0.2.1',
+      'localhost.evil.example',
+    ]) {
+      for (const [method, path, body] of [
+        ['GET', '/__emulator/stats', ''],
+        ['POST', '/__emulator/faults', FAULT],
+        ['POST', '/__emulator/reset', ''],
+      ] as const) {
+        const answer = await raw(server.url, method, path, { ...json, Host: host }, body);
+        expect([host, path, answer.status, answer.body.error]).toEqual([
+          host,
+          path,
+          403,
+          'host_not_allowed',
+        ]);
+      }
+    }
+    expect(emulator.listFaults()).toEqual([]);
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      'app.localhost',
+      '127.0.0.53',
+    ]) {
+      const answer = await raw(server.url, 'GET', '/__emulator/clock', { Host: host });
+      expect([host, answer.status]).toEqual([host, 200]);
+    }
+    // Spotify's own endpoints keep answering whatever name the emulator is reached by.
+    const api = await raw(server.url, 'GET', '/v1/me', { Host: 'emulator.internal' });
+    expect(api.status).toBe(401);
+    const token = await raw(
+      server.url,
+      'POST',
+      '/api/token',
+      { 'Content-Type': 'application/x-www-form-urlencoded', Host: 'emulator.internal' },
+      'grant_type=client_credentials&client_id=spotify-session-demo&client_secret=spotify-session-demo-secret',
+    );
+    expect(token.status).toBe(200);
+  });
+
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry !== undefined && !entry.internal && entry.family === 'IPv4')?.address;
+  test.skipIf(external === undefined)(
+    'the host it was told to listen on is answered too',
+    async () => {
+      const other = createEmulator();
+      const running = await other.listen({ host: external as string });
+      try {
+        expect((await raw(running.url, 'GET', '/__emulator/stats', {})).status).toBe(200);
+        const refused = await raw(running.url, 'GET', '/__emulator/stats', {
+          Host: 'rebind.evil.example',
+        });
+        expect(refused.status).toBe(403);
+      } finally {
+        await running.close();
+      }
+    },
+  );
 });

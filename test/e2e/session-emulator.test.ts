@@ -145,7 +145,10 @@ describe('Session × emulator: the flows', () => {
     main = await start();
   });
   afterEach(async () => {
-    await fetch(`${main.server.url}/__emulator/faults`, { method: 'DELETE' });
+    await fetch(`${main.server.url}/__emulator/faults`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+    });
   });
 
   it('authorization code flow (confidential app, HTTP Basic)', async () => {
@@ -382,7 +385,10 @@ describe('Session × emulator: the token endpoint’s documented errors', () => 
     main = await start();
   });
   afterEach(async () => {
-    await fetch(`${main.server.url}/__emulator/faults`, { method: 'DELETE' });
+    await fetch(`${main.server.url}/__emulator/faults`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+    });
   });
 
   async function expectOAuth(

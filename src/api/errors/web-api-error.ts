@@ -1,3 +1,4 @@
+import { isRedirect } from '../../core/_http.js';
 import { SpotifyError } from '../../core/index.js';
 
 /**
@@ -21,6 +22,9 @@ import { SpotifyError } from '../../core/index.js';
  * - `rate_limited` — 429; only seen as the `cause` of core's `RateLimitError`
  *   (its `reason` may be `QUOTA_EXCEEDED`).
  * - `server_error` — 5xx, after the retries allowed.
+ * - `redirect` — a 3xx (other than 304), or a browser's opaque redirect (status 0).
+ *   Spotify's Web API never redirects: the client did not follow it (the token and the
+ *   body went nowhere else); `apiUrl` or a proxy points somewhere else.
  * - `other` — any other status; read `status` and `message`.
  */
 export type WebAPIErrorKind =
@@ -32,6 +36,7 @@ export type WebAPIErrorKind =
   | 'player'
   | 'rate_limited'
   | 'server_error'
+  | 'redirect'
   | 'other';
 
 /** The `reason` values Spotify documents for player errors, plus `QUOTA_EXCEEDED` (429). */
@@ -75,6 +80,11 @@ export interface WebAPIErrorInit {
   body: unknown;
   /** The raw response (its body already read). */
   response: Response;
+  /**
+   * The client's own word, after Spotify's message: what it concluded and what to do
+   * (a redirect it did not follow, a refreshed token refused too).
+   */
+  detail?: string | undefined;
 }
 
 const KNOWN_403: ReadonlyArray<[RegExp, WebAPIErrorKind]> = [
@@ -87,7 +97,13 @@ const KNOWN_403: ReadonlyArray<[RegExp, WebAPIErrorKind]> = [
  * The one place that reads Spotify's documented error texts
  * (https://developer.spotify.com/documentation/web-api/concepts/api-calls).
  */
-function classify(status: number, message: string, reason: string | undefined): WebAPIErrorKind {
+function classify(
+  status: number,
+  message: string,
+  reason: string | undefined,
+  response: Response,
+): WebAPIErrorKind {
+  if (isRedirect(response)) return 'redirect';
   if (status === 401) return 'invalid_token';
   if (status === 429) return 'rate_limited';
   if (reason !== undefined && reason !== 'QUOTA_EXCEEDED') return 'player';
@@ -125,11 +141,15 @@ export class WebAPIError extends SpotifyError {
 
   constructor(init: WebAPIErrorInit, options?: { cause?: unknown }) {
     const message = init.message ?? `Spotify answered HTTP ${init.status}`;
-    super('WEB_API_ERROR', message, options);
+    super(
+      'WEB_API_ERROR',
+      init.detail === undefined ? message : `${message}. ${init.detail}`,
+      options,
+    );
     this.name = 'WebAPIError';
     this.status = init.status;
     this.reason = init.reason;
-    this.kind = classify(init.status, message, init.reason);
+    this.kind = classify(init.status, message, init.reason, init.response);
     this.method = init.method;
     this.path = init.path;
     this.headers = init.headers;

@@ -17,6 +17,12 @@ test('matching: path parameters decoded, other methods listed, unknown paths non
     kind: 'method',
     allowed: ['GET', 'PUT'],
   });
-  expect(matchOperation('GET', '/me/')).toEqual({ kind: 'none' });
+  // One trailing slash is the same operation, as on Spotify; two are not, nor is `/v1/`.
+  expect(matchOperation('GET', '/me/')).toMatchObject({ operation: { key: 'GET /me' } });
+  expect(matchOperation('GET', '/playlists/abc/items/')).toMatchObject({
+    params: { playlist_id: 'abc' },
+  });
+  expect(matchOperation('GET', '/me//')).toEqual({ kind: 'none' });
+  expect(matchOperation('GET', '/')).toEqual({ kind: 'none' });
   expect(matchOperation('GET', '/tracks/a/b')).toEqual({ kind: 'none' });
 });

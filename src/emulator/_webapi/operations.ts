@@ -144,11 +144,24 @@ export type OperationMatch =
   | { kind: 'method'; allowed: string[] }
   | { kind: 'none' };
 
-/** Finds the operation of `METHOD path` (path without the `/v1` prefix). */
+/**
+ * `path` without one trailing slash, as Spotify serves it: `GET /v1/search/?q=…` is the
+ * search (widely used clients send that slash). Only one: `/me//` stays unknown, and so
+ * does `/v1/` itself.
+ */
+export function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') && !path.endsWith('//') ? path.slice(0, -1) : path;
+}
+
+/**
+ * Finds the operation of `METHOD path` (path without the `/v1` prefix; one trailing slash
+ * allowed).
+ */
 export function matchOperation(method: string, path: string): OperationMatch {
   const allowed: string[] = [];
+  const target = withoutTrailingSlash(path);
   for (const operation of ALL_OPERATIONS) {
-    const match = operation.pattern.exec(path);
+    const match = operation.pattern.exec(target);
     if (match === null) continue;
     if (operation.method !== method) {
       allowed.push(operation.method);
