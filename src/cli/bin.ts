@@ -5,7 +5,11 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { tolerateClosedStdio } from '../node/_stdio.js';
 import { EXIT } from './_exit-codes.js';
+
+// `spotify-session … | head` or a closed terminal ends the output, never the command.
+tolerateClosedStdio();
 
 // dist/cli/bin.js → the package root's package.json, in the repository and when installed.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
