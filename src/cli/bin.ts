@@ -20,7 +20,6 @@ const program = new Command()
   .description(
     'Spotify authorization toolkit: log in and get tokens, call the Web API, run the token swap server or a local Spotify emulator.',
   )
-  .showHelpAfterError()
   .exitOverride((error) => {
     // Usage errors exit 2 (like a bad configuration); --help and --version exit 0.
     // docs/cli.md has the whole table (src/cli/_exit-codes.ts).
@@ -72,6 +71,13 @@ if (chosen === undefined) {
   }
 } else {
   (await chosen.register())(program);
+}
+
+// A usage error is its one line and where the help is, not the whole help: the line that
+// matters would scroll away.
+program.showHelpAfterError("Run 'spotify-session --help' for usage.");
+for (const command of program.commands) {
+  command.showHelpAfterError(`Run 'spotify-session ${command.name()} --help' for usage.`);
 }
 
 await program.parseAsync(process.argv);
