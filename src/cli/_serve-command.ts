@@ -100,6 +100,10 @@ async function runServe(flags: TokenServerFlags): Promise<void> {
     );
     process.exit(EXIT.usage);
   }
+  // Before anything starts (the demo mode's banner included): a misspelt variable explains
+  // why a setting seems ignored.
+  for (const warning of loaded.warnings)
+    process.stderr.write(`spotify-session serve: ${warning}\n`);
   const { serve } = loaded;
   // Loaded here, not at the top: Redis, Prometheus and the Node listener would
   // otherwise slow every other command (and --help) by about 0.2 s.
