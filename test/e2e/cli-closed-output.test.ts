@@ -73,7 +73,8 @@ async function pipedIntoHead(
     ` | { ${head}exec 0<&-; echo '--closed--'; }`;
   const shell = spawn('sh', ['-c', script, 'sh', process.execPath, BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', RUN: run, ...options.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // The shell's own stderr only says "Terminated" when the test ends the CLI.
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   children.push(shell);
   let shown = '';
@@ -84,7 +85,13 @@ async function pipedIntoHead(
     });
     shell.on('exit', () => reject(new Error(`the pipeline ended early:\n${shown}`)));
   });
-  const pid = Number(await readFile(`${run}.pid`, 'utf8'));
+  // With no `head`, the reader side can finish before the CLI's side wrote its pid.
+  let pidText = '';
+  await waitUntil(async () => {
+    pidText = await readFile(`${run}.pid`, 'utf8').catch(() => '');
+    return pidText.endsWith('\n');
+  });
+  const pid = Number(pidText);
   pids.push(pid);
   return {
     pid,
