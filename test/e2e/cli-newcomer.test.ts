@@ -47,7 +47,9 @@ function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
 function cli(args: string[], env: Record<string, string>): Promise<Result> {
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env }, (error, stdout, stderr) => {
+    // A command that should have ended but runs on (a regression) is killed, not leaked.
+    const options = { env, timeout: 20_000, killSignal: 'SIGKILL' as const };
+    execFile(process.execPath, [BIN, ...args], options, (error, stdout, stderr) => {
       const code = error === null ? 0 : ((error as { code?: number }).code ?? -1);
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
