@@ -30,13 +30,24 @@ const profileOption = () =>
 const clientIdOption = () =>
   new Option('--client-id <id>', 'your app’s client ID (env SPOTIFY_CLIENT_ID)');
 
+/** The variables `login`, `token`, `api`, `whoami` and `logout` read, for --help and typos. */
+const ACCOUNT_VARIABLES: ReadonlyArray<readonly [name: string, meaning: string]> = [
+  ['SPOTIFY_CLIENT_ID', "your app's client ID (login saves it in the profile)"],
+  [
+    'SPOTIFY_ACCOUNTS_URL',
+    "Accounts service base URL (default https://accounts.spotify.com; the emulator's URL in tests)",
+  ],
+  ['SPOTIFY_API_URL', 'Web API base URL (default https://api.spotify.com/v1)'],
+  ['SPOTIFY_PROFILE', 'profile to use when --profile is not given (default "default")'],
+  [
+    'XDG_CONFIG_HOME',
+    'where profiles live: $XDG_CONFIG_HOME/spotify-session (else ~/.config/spotify-session)',
+  ],
+];
+
 const ENVIRONMENT = `
 Environment:
-  SPOTIFY_CLIENT_ID      your app's client ID (login saves it in the profile)
-  SPOTIFY_ACCOUNTS_URL   Accounts service base URL (default https://accounts.spotify.com; the emulator's URL in tests)
-  SPOTIFY_API_URL        Web API base URL (default https://api.spotify.com/v1)
-  SPOTIFY_PROFILE        profile to use when --profile is not given (default "default")
-  XDG_CONFIG_HOME        where profiles live: $XDG_CONFIG_HOME/spotify-session (else ~/.config/spotify-session)
+${ACCOUNT_VARIABLES.map(([name, meaning]) => `  ${name.padEnd(21)}  ${meaning}`).join('\n')}
 
 Exit codes: 0 ok, 1 request failed, 2 usage or configuration error, 3 not logged in or login expired.`;
 
@@ -45,6 +56,11 @@ async function run(
   body: () => Promise<void>,
 ): Promise<void> {
   const { runCommand } = await import('./_profile.js');
+  const { nearMissMessage, nearMissNames } = await import('../server/_env-near-miss.js');
+  const known = ACCOUNT_VARIABLES.map(([name]) => name);
+  for (const miss of nearMissNames(process.env, known)) {
+    process.stderr.write(`spotify-session: ${nearMissMessage(miss)}\n`);
+  }
   await runCommand(body, flags.profile ?? process.env.SPOTIFY_PROFILE);
 }
 

@@ -3,7 +3,8 @@
  * Data goes to stdout, messages to stderr.
  */
 import { readFile } from 'node:fs/promises';
-import { SpotifyWebAPI } from '../api/index.js';
+import { DOCUMENTED_SCOPES } from '../api/_generated/scopes.js';
+import { SpotifyWebAPI, WebAPIError } from '../api/index.js';
 import type { Session } from '../core/index.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import {
@@ -66,16 +67,82 @@ async function printValidToken(session: Session, flags: { json?: boolean | undef
   process.stdout.write(`${accessToken}\n`);
 }
 
-/** Runs `use` with a Web API client on the profile's Session (see `withStoredSession`). */
+/**
+ * Runs `call` with a Web API client on the stored login (see `withStoredSession`). A Web API error becomes one line
+ * naming the status and the request, and for a missing scope the login that adds it.
+ */
 function withApi<T>(
   flags: ProfileFlags,
   env: NodeJS.ProcessEnv,
-  use: (api: SpotifyWebAPI) => Promise<T>,
+  call: (api: SpotifyWebAPI) => Promise<T>,
 ): Promise<T> {
-  return withStoredSession(flags, env, (session, profile) => {
+  return withStoredSession(flags, env, async (session, profile) => {
     const apiUrl = resolveApiUrl(env, profile);
-    return use(new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session));
+    try {
+      return await call(new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session));
+    } catch (error) {
+      if (!(error instanceof WebAPIError)) throw error;
+      const request = `${error.method} ${error.path}`;
+      const advice =
+        error.kind === 'insufficient_scope'
+          ? ` ${scopeAdvice(request, session.getScope(), profile.name)}`
+          : '';
+      throw new CommandError(
+        EXIT.failed,
+        `HTTP ${error.status} ${request}: ${error.message}${advice}`,
+        { cause: error },
+      );
+    }
   });
+}
+
+/**
+ * What to log in again with after a 403 for a missing scope: the scopes Spotify's reference
+ * lists for the operation (generated from its OpenAPI description) that this login lacks,
+ * added to the ones it has (a new login replaces the old one). Where the reference lists
+ * none, or none is missing, it says so instead of guessing.
+ */
+export function scopeAdvice(request: string, granted: readonly string[], profile: string): string {
+  const [template, listed] = documentedScopes(request) ?? [request, []];
+  const missing = listed.filter((scope) => !granted.includes(scope));
+  const has = `this login has ${granted.length > 0 ? granted.join(' ') : 'no scope'}`;
+  const login = (scopes: string) =>
+    `spotify-session login${profile === 'default' ? '' : ` --profile ${profile}`} --scope ${scopes}`;
+  if (missing.length > 0) {
+    return (
+      `Spotify's reference lists ${listed.join(', ')} for ${template}; ${has}. ` +
+      `Log in again adding ${missing.join(' ')}: ${login([...granted, ...missing].join(' '))}`
+    );
+  }
+  const listedText =
+    listed.length > 0
+      ? `already has every scope Spotify's reference lists for ${template} (${listed.join(', ')})`
+      : `Spotify's reference lists no scope for ${template}`;
+  return (
+    `${has}; it ${listedText}. Find the scope on the endpoint's reference page ` +
+    `(https://developer.spotify.com/documentation/web-api), then: ${login(`${granted.join(' ')} <scope>`.trim())}`
+  );
+}
+
+/** The documented `METHOD /template` and its scopes for a concrete `METHOD /path`. */
+export function documentedScopes(request: string): [string, readonly string[]] | undefined {
+  const [method, path = ''] = request.split(' ');
+  const segments = path.split('/');
+  let best: [string, readonly string[], number] | undefined;
+  for (const [key, scopes] of Object.entries(DOCUMENTED_SCOPES)) {
+    const [keyMethod, template = ''] = key.split(' ');
+    const parts = template.split('/');
+    if (keyMethod !== method || parts.length !== segments.length) continue;
+    let literals = 0;
+    const matches = parts.every((part, index) => {
+      if (part.startsWith('{')) return segments[index] !== '';
+      literals++;
+      return part === segments[index];
+    });
+    // `/me/x` over `/{id}/x`: the template with the most fixed segments wins.
+    if (matches && (best === undefined || literals > best[2])) best = [key, scopes, literals];
+  }
+  return best === undefined ? undefined : [best[0], best[1]];
 }
 
 /** Parses `--query k=v` entries. */

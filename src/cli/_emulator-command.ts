@@ -50,6 +50,34 @@ function fail(program: Command, message: string): never {
 }
 
 /**
+ * The command that logs the CLI in against this emulator, to copy and paste. `login` listens
+ * on http://127.0.0.1:PORT/callback; Spotify's rules (which the emulator follows) accept any
+ * port for a loopback URI, so one registered with the path /callback is enough.
+ */
+function loginLine(url: string, app: { clientId: string; redirectUris: readonly string[] }) {
+  const loopback = app.redirectUris.some((uri) => {
+    try {
+      const parsed = new URL(uri);
+      return (
+        parsed.protocol === 'http:' &&
+        ['127.0.0.1', '[::1]'].includes(parsed.hostname) &&
+        parsed.pathname === '/callback' &&
+        parsed.search === ''
+      );
+    } catch {
+      return false;
+    }
+  });
+  if (!loopback) {
+    return 'To log the CLI in against it, register http://127.0.0.1:8888/callback (--redirect-uri).';
+  }
+  return (
+    'Log the CLI in against it (then `spotify-session api GET /me`):\n' +
+    `  SPOTIFY_ACCOUNTS_URL=${url} SPOTIFY_API_URL=${url}/v1 spotify-session login --client-id ${app.clientId} --no-open`
+  );
+}
+
+/**
  * `spotify-session emulator`: serves a local Spotify Accounts service until
  * SIGINT/SIGTERM, printing its URL and the app's (demo) credentials.
  */
@@ -129,6 +157,7 @@ Examples:
       console.log(`  auto-approve:   ${flags.autoApprove ?? 'off (consent page)'}`);
       console.log(`  rotation:       ${flags.rotate}`);
       console.log(`  control API:    ${server.url}/__emulator/stats`);
+      console.log(`\n${loginLine(server.url, app)}\n`);
       console.log('Press Ctrl+C to stop.');
 
       const stop = (signal: NodeJS.Signals) => {

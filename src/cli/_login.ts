@@ -63,6 +63,20 @@ async function createSpinner(): Promise<Spinner> {
   return { start: line, stop: line, error: line };
 }
 
+/** Milliseconds the up-front check of the Accounts service may take. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** What this login's callback said: the code, or why there is none. */
+interface Outcome {
+  code: string | undefined;
+  error: unknown;
+}
+
+/** The callback's outcome and the answer to its browser tab, sent once the login is over. */
+interface Callback extends Outcome {
+  finish: (status: number, html: string) => Promise<void>;
+}
+
 /** Runs the login; resolves once the tokens are stored. */
 export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<void> {
   const profile = await openProfile(flags, env);
@@ -79,14 +93,18 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
     .flatMap((entry) => entry.split(/[\s,]+/))
     .filter(Boolean);
 
-  let settle: { resolve: (url: string) => void; reject: (error: unknown) => void } | undefined;
-  const callbackUrl = new Promise<string>((resolve, reject) => {
+  let settle:
+    | { resolve: (callback: Callback) => void; reject: (error: unknown) => void }
+    | undefined;
+  const callbackReceived = new Promise<Callback>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  let finish: ((status: number, html: string) => Promise<void>) | undefined;
+  /** Set once the authorize URL exists: reads a callback, or refuses one of another login. */
+  let readCallback: ((url: string) => Outcome | 'other-login') | undefined;
+  let received = false;
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (request.method !== 'GET' || url.pathname !== '/callback' || finish !== undefined) {
+    if (request.method !== 'GET' || url.pathname !== '/callback' || received) {
       void answer(
         response,
         404,
@@ -94,8 +112,22 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
       );
       return;
     }
-    finish = (status, html) => answer(response, status, html);
-    settle?.resolve(`http://127.0.0.1${request.url ?? '/'}`);
+    const finish = (status: number, html: string) => answer(response, status, html);
+    const callback = readCallback?.(`http://127.0.0.1${request.url ?? '/'}`) ?? 'other-login';
+    if (callback === 'other-login') {
+      // Any local process or web page can send this address a request: only the answer to
+      // this login (its state) may end it. Keep waiting for that one.
+      void finish(
+        400,
+        page(
+          'Not this login',
+          'This callback does not match the login in progress, so it was ignored. If you started a login, finish it in the browser window it opened, or run the command again.',
+        ),
+      );
+      return;
+    }
+    received = true;
+    settle?.resolve({ ...callback, finish });
   });
   let port: number;
   try {
@@ -109,7 +141,7 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
         : `Cannot listen on 127.0.0.1:${flags.port}: ${message}`,
     );
   }
-  const spinner = await createSpinner();
+  let spinner: Spinner | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const redirectUri = `http://127.0.0.1:${port}/callback`;
@@ -127,6 +159,16 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
       state,
       codeChallenge: await Session.generateCodeChallenge(verifier),
     });
+    await checkAuthorizeUrl(authorizeUrl, { clientId, redirectUri });
+    readCallback = (url) => {
+      try {
+        return { code: session.getCodeFromCallback(url, state), error: undefined };
+      } catch (error) {
+        const reason = error instanceof AuthorizationError ? error.reason : undefined;
+        if (reason === 'state_mismatch' || reason === 'invalid_callback') return 'other-login';
+        return { code: undefined, error };
+      }
+    };
     process.stderr.write(
       `Log in to Spotify in your browser. If it does not open, open this URL:\n\n  ${authorizeUrl}\n\nRedirect URI (register it for your app): ${redirectUri}\n`,
     );
@@ -139,6 +181,7 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
         // The URL is printed above; a missing browser is not a failure.
       }
     }
+    spinner = await createSpinner();
     spinner.start('Waiting for the login in the browser');
     timer = setTimeout(
       () =>
@@ -150,13 +193,10 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
         ),
       flags.timeout,
     );
-    const received = await callbackUrl;
-    let code: string;
-    try {
-      code = session.getCodeFromCallback(received, state);
-    } catch (error) {
+    const { code, error, finish } = await callbackReceived;
+    if (code === undefined) {
       const denied = error instanceof AuthorizationError && error.reason === 'access_denied';
-      await finish?.(
+      await finish(
         400,
         page(
           denied ? 'Login cancelled' : 'Login failed',
@@ -172,7 +212,7 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
     try {
       await session.requestAccessToken(code, verifier);
     } catch (error) {
-      await finish?.(500, page('Login failed', 'Go back to the terminal to see why.'));
+      await finish(500, page('Login failed', 'Go back to the terminal to see why.'));
       throw error;
     }
     await saveProfileSettings(profile, {
@@ -180,18 +220,84 @@ export async function login(flags: LoginFlags, env: NodeJS.ProcessEnv): Promise<
       ...(accountsUrl === undefined ? {} : { accountsUrl }),
       ...(apiUrl === undefined ? {} : { apiUrl }),
     });
-    await finish?.(
-      200,
-      page('Logged in', 'spotify-session has your token. You can close this tab.'),
-    );
+    await finish(200, page('Logged in', 'spotify-session has your token. You can close this tab.'));
     spinner.stop(
       `Logged in (profile "${profile.name}", scopes: ${session.getScope().join(' ') || 'none'})`,
     );
   } catch (error) {
-    spinner.error('Login failed');
+    spinner?.error('Login failed');
     throw error;
   } finally {
     clearTimeout(timer);
     await closeNow(server);
+  }
+}
+
+/**
+ * Asks the Accounts service for the authorize page once before anyone waits on the browser,
+ * so an unknown client id, an unregistered redirect URI or an unreachable
+ * SPOTIFY_ACCOUNTS_URL fails in seconds instead of after --timeout. Spotify (and the emulator)
+ * show an `INVALID_CLIENT: …` page for the first two instead of redirecting
+ * (https://developer.spotify.com/documentation/web-api/tutorials/code-pkce-flow); a redirect
+ * back to the redirect URI with `error` (an unknown scope) is final too. Anything else (a
+ * redirect to the login page, the consent page) means the browser can take it from here.
+ */
+async function checkAuthorizeUrl(
+  authorizeUrl: string,
+  app: { clientId: string; redirectUri: string },
+): Promise<void> {
+  const origin = new URL(authorizeUrl).origin;
+  const where = `the Accounts service at ${origin} (SPOTIFY_ACCOUNTS_URL)`;
+  let response: Response;
+  try {
+    response = await fetch(authorizeUrl, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const reason =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s`
+        : (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code ??
+          (error as Error).message);
+    throw new CommandError(
+      EXIT.failed,
+      `Cannot reach ${where}: ${reason}. Check SPOTIFY_ACCOUNTS_URL (unset means https://accounts.spotify.com) and the network`,
+      { cause: error },
+    );
+  }
+  const location = response.headers.get('location');
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    const back = location === null ? undefined : new URL(location, origin);
+    const error = back?.href.startsWith(app.redirectUri) ? back.searchParams.get('error') : null;
+    if (error !== null && error !== undefined) {
+      throw new CommandError(
+        EXIT.usage,
+        `${where} refused the login at once: ${error}${error === 'invalid_scope' ? ' (a --scope Spotify does not know)' : ''}`,
+      );
+    }
+    return;
+  }
+  const text = (await response.text()).slice(0, 64 * 1024);
+  const refusal = /INVALID_CLIENT:\s*([^<\n]+)/.exec(text)?.[1]?.trim();
+  if (refusal !== undefined) {
+    const advice = /redirect uri/i.test(refusal)
+      ? `register ${app.redirectUri} for the app in https://developer.spotify.com/dashboard ` +
+        '(http://127.0.0.1/callback without a port accepts any --port), or pass the --port you registered'
+      : `use your app's client id from https://developer.spotify.com/dashboard (--client-id or SPOTIFY_CLIENT_ID; this was ${app.clientId})`;
+    throw new CommandError(EXIT.usage, `${where} answered "INVALID_CLIENT: ${refusal}": ${advice}`);
+  }
+  if (response.status >= 500) {
+    throw new CommandError(
+      EXIT.failed,
+      `${where} answered HTTP ${response.status} to GET /authorize: try again later`,
+    );
+  }
+  if (response.status >= 400) {
+    throw new CommandError(
+      EXIT.usage,
+      `${where} answered HTTP ${response.status} to GET /authorize: is SPOTIFY_ACCOUNTS_URL the Accounts service (not the Web API)?`,
+    );
   }
 }

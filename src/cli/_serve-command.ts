@@ -100,6 +100,10 @@ async function runServe(flags: TokenServerFlags): Promise<void> {
     );
     process.exit(EXIT.usage);
   }
+  // Before anything starts (the demo mode's banner included): a misspelt variable explains
+  // why a setting seems ignored.
+  for (const warning of loaded.warnings)
+    process.stderr.write(`spotify-session serve: ${warning}\n`);
   const { serve } = loaded;
   // Loaded here, not at the top: Redis, Prometheus and the Node listener would
   // otherwise slow every other command (and --help) by about 0.2 s.
@@ -148,7 +152,10 @@ async function runServe(flags: TokenServerFlags): Promise<void> {
     running.tokenServer.logger,
   );
 
-  if (loaded.mode === 'embedded') {
+  if (loaded.mode !== 'embedded') {
+    // A person at a terminal gets told how to stop it; a service manager's log does not.
+    if (process.stderr.isTTY) process.stderr.write('Press Ctrl+C to stop.\n');
+  } else {
     process.stderr.write(
       embeddedBanner({
         serverUrl: `${running.url}${loaded.options.basePath ?? ''}`,
@@ -200,7 +207,12 @@ Try it (a POSIX shell with curl and sed; paste the lines of each step in order):
 
   3. Refresh with the sealed refresh_token the swap returned (tokenRefreshURL):
      REFRESH_TOKEN=$(echo "$SWAP" | sed 's/.*"refresh_token":"\\([^"]*\\)".*/\\1/')
-     curl -s -X POST '${input.serverUrl}/refresh' -H 'Content-Type: application/x-www-form-urlencoded' --data-urlencode "refresh_token=$REFRESH_TOKEN"
+     REFRESHED=$(curl -s -X POST '${input.serverUrl}/refresh' -H 'Content-Type: application/x-www-form-urlencoded' --data-urlencode "refresh_token=$REFRESH_TOKEN"); echo "$REFRESHED"
 
+  4. Call the Web API (the emulator's, at ${input.emulatorUrl}/v1) with the new access token:
+     ACCESS_TOKEN=$(echo "$REFRESHED" | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+     curl -s '${input.emulatorUrl}/v1/me' -H "Authorization: Bearer $ACCESS_TOKEN"
+
+Press Ctrl+C to stop.
 `;
 }

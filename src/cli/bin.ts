@@ -5,7 +5,11 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { tolerateClosedStdio } from '../node/_stdio.js';
 import { EXIT } from './_exit-codes.js';
+
+// `spotify-session … | head` or a closed terminal ends the output, never the command.
+tolerateClosedStdio();
 
 // dist/cli/bin.js → the package root's package.json, in the repository and when installed.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -16,7 +20,6 @@ const program = new Command()
   .description(
     'Spotify authorization toolkit: log in and get tokens, call the Web API, run the token swap server or a local Spotify emulator.',
   )
-  .showHelpAfterError()
   .exitOverride((error) => {
     // Usage errors exit 2 (like a bad configuration); --help and --version exit 0.
     // docs/cli.md has the whole table (src/cli/_exit-codes.ts).
@@ -68,6 +71,13 @@ if (chosen === undefined) {
   }
 } else {
   (await chosen.register())(program);
+}
+
+// A usage error is its one line and where the help is, not the whole help: the line that
+// matters would scroll away.
+program.showHelpAfterError("Run 'spotify-session --help' for usage.");
+for (const command of program.commands) {
+  command.showHelpAfterError(`Run 'spotify-session ${command.name()} --help' for usage.`);
 }
 
 await program.parseAsync(process.argv);

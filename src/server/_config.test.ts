@@ -55,6 +55,7 @@ describe('loadTokenServerOptions', () => {
         maxRequestsPerSocket: 1_000,
         maxConnections: 1_000,
       },
+      warnings: [],
     });
   });
 
@@ -216,6 +217,29 @@ describe('loadTokenServerOptions', () => {
     expect(found[0]).toEqual(
       typeof message === 'string' ? message : expect.stringMatching(message),
     );
+  });
+
+  it('warns of a variable that is almost a setting, and refuses it in production', () => {
+    const env = { ...VALID, TOKEN_ENCRYPTION_KEY: 'k1:not-shown', SPOTIFY_CLIENTID: 'x' };
+    const development = load(env);
+    expect(development.ok && development.warnings).toEqual([
+      'TOKEN_ENCRYPTION_KEY is set but not read: did you mean TOKEN_ENCRYPTION_KEYS?',
+      'SPOTIFY_CLIENTID is set but not read: did you mean SPOTIFY_CLIENT_ID?',
+    ]);
+    const embedded = load({ SPOTIFY_CLIENTID: 'x' });
+    expect(embedded.ok && embedded.mode === 'embedded' && embedded.warnings).toEqual([
+      'SPOTIFY_CLIENTID is set but not read: did you mean SPOTIFY_CLIENT_ID?',
+    ]);
+    expect(problems({ ...env, NODE_ENV: 'production' })).toEqual(
+      development.ok ? development.warnings : [],
+    );
+    // With other problems, the near miss is likely their cause: it is listed with them.
+    const missing = problems({ SPOTIFY_CLIENT_SECRET: SECRET, SPOTIFY_CLIENTID: 'x' });
+    expect(missing[0]).toMatch(/^SPOTIFY_CLIENT_ID is required/);
+    expect(missing.at(-1)).toBe(
+      'SPOTIFY_CLIENTID is set but not read: did you mean SPOTIFY_CLIENT_ID?',
+    );
+    expect(missing.join('\n')).not.toContain('not-shown');
   });
 
   it('accepts host names and addresses for HOST', () => {

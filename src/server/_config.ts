@@ -11,6 +11,7 @@ import * as v from 'valibot';
 import { validateAccountsUrl, validateRedirectUri } from '../core/_urls.js';
 import { ConfigurationError } from '../core/errors/index.js';
 import { isIpAddress } from './_client-ip.js';
+import { nearMissMessage, nearMissNames } from './_env-near-miss.js';
 import {
   DEFAULT_REFRESH_TOKEN_MAX_AGE,
   LISTENER_DEFAULTS,
@@ -225,6 +226,11 @@ export interface LoadedSpotifyOptions {
   options: TokenServerOptions;
   /** The Node listener's settings (`serveTokenServer`); other runtimes ignore them. */
   serve: ServeSettings;
+  /**
+   * Variables that are almost a setting's name (`SPOTIFY_CLIENTID`), so are not read: say
+   * them before starting. With `NODE_ENV=production` they are problems instead.
+   */
+  warnings: string[];
 }
 
 /** What {@link loadTokenServerOptions} found. */
@@ -239,6 +245,8 @@ export type LoadedTokenServerOptions =
       mode: 'embedded';
       options: EmbeddedTokenServerOptions;
       serve: ServeSettings;
+      /** As {@link LoadedSpotifyOptions.warnings}. */
+      warnings: string[];
     }
   | TokenServerConfigProblems;
 
@@ -337,6 +345,12 @@ export function loadTokenServerOptions(
 
   const nodeEnvText = typeof vars.NODE_ENV === 'string' ? vars.NODE_ENV.trim() : '';
   const production = nodeEnvText === 'production';
+  // A misspelt variable is ignored: in production that is a server without the setting
+  // someone meant to give it, so it does not start (the messages join the problems below).
+  const warnings = nearMissNames(
+    vars,
+    SETTINGS.map((setting) => setting.env),
+  ).map(nearMissMessage);
   const clientId = given('SPOTIFY_CLIENT_ID', flags.clientId)?.text.trim();
   const clientSecret = given('SPOTIFY_CLIENT_SECRET')?.text.trim();
   const credentialsGiven = clientId !== undefined || clientSecret !== undefined;
@@ -519,12 +533,13 @@ export function loadTokenServerOptions(
 
   if (mode === 'embedded') {
     checkKeys();
-    if (problems.length > 0) return { ok: false, problems };
+    if (problems.length > 0) return { ok: false, problems: [...problems, ...warnings] };
     return {
       ok: true,
       mode,
       options: { ...common, ...(keysText === undefined ? {} : { encryptionKeys: keysText }) },
       serve,
+      warnings,
     };
   }
 
@@ -589,10 +604,13 @@ export function loadTokenServerOptions(
     );
   }
 
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0 || (production && warnings.length > 0)) {
+    return { ok: false, problems: [...problems, ...warnings] };
+  }
   return {
     ok: true,
     mode: 'spotify',
+    warnings,
     options: {
       ...common,
       clientId: clientId as string,

@@ -2,7 +2,7 @@
  * The one options interface of {@link createTokenServer} and the one place its defaults
  * are resolved.
  */
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { validateAccountsUrl, validateRedirectUri } from '../core/_urls.js';
 import { ConfigurationError } from '../core/errors/index.js';
 import { assertOption } from './_assert.js';
@@ -207,15 +207,28 @@ const REDACT_PATHS = [
   '*.headers.cookie',
 ];
 
-/** Builds (or wraps) the logger, always with {@link REDACT_PATHS}. */
-export function resolveLogger(option: TokenServerOptions['logger']): Logger {
+/**
+ * Builds (or wraps) the logger, always with {@link REDACT_PATHS}. A logger built here writes
+ * to `destination()` when given (the Node adapter's stdout that a closed reader cannot
+ * stall), else to pino's default; options with a `transport` keep their transport.
+ */
+export function resolveLogger(
+  option: TokenServerOptions['logger'],
+  destination?: () => DestinationStream,
+): Logger {
   const redact = { paths: REDACT_PATHS, censor: '[Redacted]' };
   if (option === false) return pino({ enabled: false });
-  if (option === undefined) return pino({ level: 'info', redact });
-  if (typeof (option as Logger).child === 'function') {
+  if (typeof (option as Logger | undefined)?.child === 'function') {
     return (option as Logger).child({}, { redact });
   }
-  return pino({ ...(option as LoggerOptions), redact });
+  const options: LoggerOptions = {
+    level: 'info',
+    ...(option as LoggerOptions | undefined),
+    redact,
+  };
+  return options.transport === undefined && destination !== undefined
+    ? pino(options, destination())
+    : pino(options);
 }
 
 function positiveNumber(name: string, value: number | undefined, fallback: number): number {

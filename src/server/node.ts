@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { type BoundAddress, bindServer } from '../node/_listen.js';
+import { stdoutLogDestination, writeBestEffort } from '../node/_stdio.js';
 import { createNodeAead } from './_aead-node.js';
 import { assertOption } from './_assert.js';
 import { directTokenListener } from './_node-direct.js';
@@ -197,7 +198,7 @@ export async function serveTokenServer(
   for (const key of NODE_ONLY_OPTIONS) {
     delete (tokenOptions as unknown as Record<string, unknown>)[key];
   }
-  const logger = resolveLogger(options.logger);
+  const logger = resolveLogger(options.logger, stdoutLogDestination);
   const metrics = options.metrics ?? createPrometheusMetrics();
   let rateLimitStore = options.rateLimitStore;
   if (rateLimitStore === undefined && redisUrl !== undefined) {
@@ -436,7 +437,7 @@ export function closeOnSignals(
 ): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (logger === undefined) {
-      process.stderr.write(`${signal}: finishing in-flight requests, then exiting\n`);
+      writeBestEffort(process.stderr, `${signal}: finishing in-flight requests, then exiting\n`);
     } else logger.info({ signal }, 'finishing in-flight requests, then exiting');
     running.close().then(
       () => process.exit(0),

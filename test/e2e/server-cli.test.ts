@@ -252,11 +252,11 @@ const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status ===
 async function runWalkThrough(banner: string): Promise<{ code: string; outputs: string[] }> {
   const commands = banner
     .split('\n')
-    .filter((line) => /^ {5}(CODE=|SWAP=|REFRESH_TOKEN=|curl )/.test(line))
+    .filter((line) => /^ {5}(CODE=|SWAP=|REFRESH_TOKEN=|REFRESHED=|ACCESS_TOKEN=|curl )/.test(line))
     .map((line) => line.trim());
-  expect(commands).toHaveLength(4);
+  expect(commands).toHaveLength(6);
   if (hasCurl) {
-    // curl prints no newline after the refresh answer: the first echo adds it.
+    // curl prints no newline after the /v1/me answer: the first echo adds it.
     const script = `set -e\n${commands.join('\n')}\necho\necho "$CODE"\n`;
     const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>(
       (resolve) => {
@@ -269,11 +269,18 @@ async function runWalkThrough(banner: string): Promise<{ code: string; outputs: 
       },
     );
     expect(code).toBe(0);
-    const [swapText = '', refreshText = '', printedCode = ''] = stdout.split('\n');
-    return { code: printedCode, outputs: [swapText, refreshText] };
+    const [swapText = '', refreshText = '', meText = '', printedCode = ''] = stdout.split('\n');
+    return { code: printedCode, outputs: [swapText, refreshText, meText] };
   }
   const urls = commands.map((command) => /'(http[^']+)'/.exec(command)?.[1]);
-  const [authorizeUrl, swapUrl, , refreshUrl] = urls as [string, string, unknown, string];
+  const [authorizeUrl, swapUrl, , refreshUrl, , meUrl] = urls as [
+    string,
+    string,
+    unknown,
+    string,
+    unknown,
+    string,
+  ];
   const authorize = await fetch(authorizeUrl, { redirect: 'manual' });
   const code = new URL(authorize.headers.get('location') as string).searchParams.get('code');
   const swap = await fetch(swapUrl, {
@@ -289,20 +296,28 @@ async function runWalkThrough(banner: string): Promise<{ code: string; outputs: 
       refresh_token: (JSON.parse(swapText) as { refresh_token: string }).refresh_token,
     }).toString(),
   });
-  return { code: code as string, outputs: [swapText, await refresh.text()] };
+  const refreshText = await refresh.text();
+  const me = await fetch(meUrl, {
+    headers: {
+      Authorization: `Bearer ${(JSON.parse(refreshText) as { access_token: string }).access_token}`,
+    },
+  });
+  return { code: code as string, outputs: [swapText, refreshText, await me.text()] };
 }
 
 describe('the embedded default', () => {
   it(`without credentials: a loud banner and a walk-through whose commands work (${hasCurl ? 'curl' : 'fetch'})`, async () => {
     const s = serve({ PORT: '0' });
-    await s.waitFor(() => s.stderr().includes('refresh_token=$REFRESH_TOKEN'), 'the walk-through');
+    await s.waitFor(() => s.stderr().includes('Press Ctrl+C to stop.'), 'the walk-through');
     const banner = s.stderr();
     expect(banner).toContain('DEMO MODE');
     expect(banner).toContain('THROW-AWAY encryption key');
 
+    expect(banner).toMatch(/Press Ctrl\+C to stop\.\n$/);
+
     const { code, outputs } = await runWalkThrough(banner);
     expect(code).toMatch(/^[A-Za-z0-9_-]{20,}$/);
-    expect(outputs).toHaveLength(2);
+    expect(outputs).toHaveLength(3);
     const swapped = JSON.parse(outputs[0] as string) as {
       access_token: string;
       refresh_token: string;
@@ -312,6 +327,8 @@ describe('the embedded default', () => {
     const refreshed = JSON.parse(outputs[1] as string) as { access_token: string };
     expect(refreshed.access_token).toBeTruthy();
     expect(refreshed.access_token).not.toBe(swapped.access_token);
+    // The walk-through ends with the Web API answering the refreshed token.
+    expect(JSON.parse(outputs[2] as string)).toMatchObject({ id: 'demo-user', type: 'user' });
 
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
