@@ -13,6 +13,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sendRequest } from '../dist/core/_http.js';
 import { createNodeUpstream } from '../dist/server/_upstream-node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,10 +66,14 @@ function viaNodeHttp() {
   });
 }
 const ours = createNodeUpstream();
-/** The token server's client, as core's transport uses it (deadline passed, text read). */
+/** The token server's client, as core's transport uses it: through sendRequest, text read. */
 async function viaOurs() {
-  const response = await ours.fetch(url, { method: 'POST', headers, body }, 10_000);
-  return JSON.parse(await response.text());
+  const answer = await sendRequest(
+    url,
+    { method: 'POST', headers, body },
+    { fetch: ours.fetch, timeout: 10_000 },
+  );
+  return JSON.parse(answer.text);
 }
 
 async function run(call, calls) {

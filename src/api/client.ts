@@ -20,8 +20,9 @@ import {
   type Session,
 } from '../core/index.js';
 import type { CallOptions } from './_generated/params.js';
-import { createResources, type Resources } from './_generated/resources.js';
+import type { Resources } from './_generated/resources.js';
 import type { PrivateUserObject } from './_generated/types.js';
+import { createResources } from './_operations.js';
 import {
   type PageItem,
   type PageSource,

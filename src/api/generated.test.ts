@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { generate, readConfig } from '../../scripts/generate-api.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SPEC = join(ROOT, '../shared/spotify/openapi.yml');
@@ -120,6 +121,58 @@ describe.skipIf(!hasSpec)('generated Web API surface', () => {
     expect(Object.values(found).filter(Boolean)).toHaveLength(48);
     expect(replacements.length).toBeGreaterThan(20);
     for (const target of replacements) expect(found[target], target).toBe(false);
+  });
+
+  it('declares the properties Spotify always sends required (scripts/api-always-sent.json)', () => {
+    const { alwaysSent } = readConfig();
+    const file = join(COMMITTED, 'types.ts');
+    const program = ts.createProgram([file], { strict: true, noEmit: true, skipLibCheck: true });
+    const checker = program.getTypeChecker();
+    const source = program.getSourceFile(file) as ts.SourceFile;
+    const optional: string[] = [];
+    const listed = Object.entries(alwaysSent);
+    expect(listed.length).toBeGreaterThan(20);
+    const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(source) as ts.Symbol);
+    for (const [schema, fields] of listed) {
+      const declared = exported.find((symbol) => symbol.name === schema);
+      expect(declared, schema).toBeDefined();
+      const type = checker.getDeclaredTypeOfSymbol(declared as ts.Symbol);
+      for (const field of fields) {
+        // Inherited properties count too: `getPropertyOfType` walks the `extends` chain.
+        const property = checker.getPropertyOfType(type, field);
+        if (!property || property.flags & ts.SymbolFlags.Optional)
+          optional.push(`${schema}.${field}`);
+      }
+    }
+    expect(optional).toStrictEqual([]);
+    // The description's own required properties stay required; the rest stay optional.
+    const typesText = readFileSync(file, 'utf8');
+    expect(typesText).toMatch(/export interface SimplifiedArtistObject \{[^}]*\n {2}id: string;/);
+    expect(typesText).toMatch(/export interface ArtistObject \{[^}]*\n {2}popularity\?: number;/);
+  });
+
+  it('refuses an always-sent property that would lie: deprecated, unknown, required already', () => {
+    const specText = readFileSync(SPEC, 'utf8');
+    const config = readConfig();
+    const attempt = (alwaysSent: Record<string, string[]>) => () =>
+      generate(specText, { ...config, alwaysSent: { ...config.alwaysSent, ...alwaysSent } });
+    expect(attempt({})).not.toThrow();
+    // Spotify dropped these for Development Mode apps; the reference marks them deprecated.
+    expect(attempt({ ArtistObject: ['id', 'popularity'] })).toThrow(
+      'always-sent: ArtistObject.popularity is deprecated; Spotify may omit it',
+    );
+    expect(attempt({ PrivateUserObject: ['email'] })).toThrow(
+      /PrivateUserObject\.email is deprecated/,
+    );
+    expect(attempt({ TrackObject: ['id', 'colour'] })).toThrow(
+      'always-sent: TrackObject has no property colour',
+    );
+    expect(attempt({ AlbumObject: ['id'] })).toThrow(
+      'always-sent: AlbumObject.id is required already',
+    );
+    expect(attempt({ ErrorObject: ['status'] })).toThrow(
+      'always-sent: ErrorObject is not a schema the API returns',
+    );
   });
 
   it("copies none of the description's prose", () => {

@@ -8,13 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createResources } from './_generated/resources.js';
+import { OPERATIONS } from './_generated/resources.js';
 import type {
   AlbumObject,
   ArrayOfBooleans,
   CurrentlyPlayingContextObject,
   SearchItems,
 } from './_generated/types.js';
+import { createResources, operationNamed } from './_operations.js';
 import type { ApiRequestOptions, Requester } from './_requester.js';
 import { SpotifyWebAPI } from './client.js';
 
@@ -53,6 +54,10 @@ interface Case {
   bare: Expected;
   /** The description offers an optional `market` query parameter: the client's default applies. */
   takesMarket: boolean;
+  /** The scopes of the description's security section. */
+  scopes: string[];
+  /** The method api-names.json names instead of a withdrawn one. */
+  replacement: string | undefined;
 }
 
 const camel = (wire: string) => wire.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -62,6 +67,7 @@ function buildCases(): Case[] {
   const config = JSON.parse(readFileSync(CONFIG, 'utf8')) as {
     names: Record<string, string>;
     listParams: Record<string, string>;
+    replacements: Record<string, [string, string]>;
   };
   const deref = (node: unknown): Json => {
     let at = node as Json;
@@ -181,6 +187,10 @@ function buildCases(): Case[] {
         full,
         bare: base,
         takesMarket: optional.some((p) => p.where === 'query' && p.wire === 'market'),
+        scopes: ((op.security as Record<string, string[]>[] | undefined) ?? []).flatMap((s) =>
+          Object.values(s).flat(),
+        ),
+        replacement: config.replacements[operationId]?.[0],
       });
     }
   }
@@ -216,6 +226,30 @@ describe.skipIf(!hasSpec)('every Web API operation', () => {
     expect(cases.filter((c) => c.deprecated)).toHaveLength(48);
     expect(new Set(cases.map((c) => c.name)).size).toBe(97);
     expect(cases.filter((c) => !c.name)).toEqual([]);
+  });
+
+  it("reads each operation's scopes, withdrawal and replacement from the table, as the description and api-names.json give them", () => {
+    expect(Object.keys(OPERATIONS).sort()).toStrictEqual(cases.map((c) => c.name).sort());
+    for (const c of cases) {
+      const operation = operationNamed(c.name);
+      expect(
+        {
+          scopes: operation?.scopes ?? [],
+          deprecated: operation?.deprecated === true,
+          replacement: operation?.replacement,
+        },
+        c.name,
+      ).toStrictEqual({ scopes: c.scopes, deprecated: c.deprecated, replacement: c.replacement });
+    }
+    expect(cases.filter((c) => c.scopes.length).length).toBeGreaterThan(60);
+    expect(operationNamed('player.play')?.scopes).toStrictEqual(['user-modify-playback-state']);
+    expect(operationNamed('albums.getSeveral')).toMatchObject({
+      deprecated: true,
+      replacement: 'albums.get',
+    });
+    for (const name of ['albums', 'albums.nope', 'toString', '__proto__', '']) {
+      expect(operationNamed(name), name).toBeUndefined();
+    }
   });
 
   it('maps the seed call and the user group to GET /me', async () => {

@@ -11,7 +11,10 @@ import {
   isRedirect,
   parseJson,
   parseRetryAfter,
+  SELF_TIMED,
+  type SelfTimedFetch,
   sendRequest,
+  type WholeAnswer,
 } from './_http.js';
 import {
   AbortedError,
@@ -498,5 +501,92 @@ describe('base64url', () => {
     for (const text of ['Zg==', 'Z+8', 'Z/8', 'Z g', 'Z', 'Zh', 'Zm9', 'é']) {
       expect(() => base64urlDecode(text)).toThrow(InvalidArgumentError);
     }
+  });
+});
+
+describe('sendRequest with a self-timed fetch', () => {
+  /** A SelfTimedFetch answering `answer` (or failing with it) on the deadline path only. */
+  function selfTimed(answer: () => Promise<WholeAnswer>, seen: unknown[][] = []): SelfTimedFetch {
+    const fetch = (...args: unknown[]) => {
+      seen.push(args);
+      if (args.length < 3) throw new Error('the plain path must not be taken');
+      return answer();
+    };
+    return Object.assign(fetch as SelfTimedFetch, { [SELF_TIMED]: true as const });
+  }
+  const response = new Response(null, { status: 200, headers: { 'x-id': '1' } });
+
+  it('passes its deadline and size bound, and takes the bytes beside the bodiless Response', async () => {
+    const seen: unknown[][] = [];
+    const fetch = selfTimed(
+      async () => ({ response, body: new TextEncoder().encode('{"a":"é"}') }),
+      seen,
+    );
+    const answer = await sendRequest(
+      'https://x.test/t',
+      { method: 'POST' },
+      {
+        fetch,
+        timeout: 1234,
+        maxBodyBytes: 100,
+      },
+    );
+    expect(seen).toEqual([['https://x.test/t', { method: 'POST' }, 1234, 100]]);
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe('{"a":"é"}');
+    expect(answer.headers.get('x-id')).toBe('1');
+    expect(answer.response).toBe(response);
+  });
+
+  it('maps its failures as the deadline path does', async () => {
+    const fail = (error: unknown) => selfTimed(() => Promise.reject(error));
+    await expect(
+      sendRequest(
+        'https://x.test/t',
+        {},
+        {
+          fetch: fail(new DOMException('The operation timed out.', 'TimeoutError')),
+          timeout: 50,
+        },
+      ),
+    ).rejects.toBeInstanceOf(TimeoutError);
+    await expect(
+      sendRequest(
+        'https://x.test/t',
+        {},
+        {
+          fetch: fail(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' })),
+          timeout: 50,
+        },
+      ),
+    ).rejects.toThrow(new NetworkError('No answer from https://x.test (ECONNREFUSED)'));
+    await expect(
+      sendRequest(
+        'https://x.test/t',
+        {},
+        {
+          fetch: selfTimed(async () => ({ response, body: new Uint8Array(101) })),
+          timeout: 50,
+          maxBodyBytes: 100,
+        },
+      ),
+    ).rejects.toBeInstanceOf(InvalidResponseError);
+  });
+
+  it('takes the plain path, with its own deadline, when the caller passes a signal', async () => {
+    const seen: unknown[][] = [];
+    const fetch = selfTimed(async () => ({ response, body: new Uint8Array(0) }), seen);
+    await expect(
+      sendRequest(
+        'https://x.test/t',
+        {},
+        {
+          fetch,
+          timeout: 50,
+          signal: new AbortController().signal,
+        },
+      ),
+    ).rejects.toBeInstanceOf(NetworkError);
+    expect(seen.map((args) => args.length)).toEqual([2]);
   });
 });

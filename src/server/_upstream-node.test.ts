@@ -1,9 +1,16 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SELF_TIMED } from '../core/_http.js';
+import { Agent, type Dispatcher } from 'undici';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { SELF_TIMED, sendRequest, type WholeAnswer } from '../core/_http.js';
 import { refreshTokenGrant, resolveClientConfig } from '../core/grants.js';
-import { createNodeUpstream, type NodeUpstream } from './_upstream-node.js';
+import { HTTPError, InvalidResponseError } from '../core/index.js';
+import {
+  type CurrentDispatchHandler,
+  createNodeUpstream,
+  type NodeUpstream,
+  WholeAnswerHandler,
+} from './_upstream-node.js';
 
 const servers: Server[] = [];
 const clients: NodeUpstream[] = [];
@@ -224,5 +231,145 @@ describe('createNodeUpstream', () => {
     await expect(refreshTokenGrant(config, { refreshToken: 'slow' })).rejects.toMatchObject({
       code: 'TIMEOUT',
     });
+  });
+
+  it('answers real Responses and real errors: no stand-in objects', async () => {
+    const url = await listen((_request, _body, respond) =>
+      respond(503, '{"error":"down"}', { 'content-type': 'application/json', 'x-id': '7' }),
+    );
+    const { fetch } = client();
+    // Response's own getters check that they run on a Response the platform built.
+    const status = Object.getOwnPropertyDescriptor(Response.prototype, 'status')?.get;
+    const response = await fetch(url, { method: 'POST', body: 'x' });
+    expect(status?.call(response)).toBe(503);
+    expect(await Response.prototype.text.call(response)).toBe('{"error":"down"}');
+    // Through core's self-timed path: the error's response is a Response too.
+    const error = await sendRequest(url, { method: 'POST', body: 'x' }, { fetch, timeout: 1000 })
+      .then((answer) => {
+        expect(answer.text).toBe('{"error":"down"}');
+        return new HTTPError({
+          status: answer.status,
+          headers: answer.headers,
+          body: answer.text,
+          response: answer.response,
+        });
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HTTPError);
+    const kept = (error as HTTPError).response as Response;
+    expect(status?.call(kept)).toBe(503);
+    expect(kept.headers.get('x-id')).toBe('7');
+  });
+
+  it('reads no more than the caller takes, and core refuses the longer answer', async () => {
+    const big = 'x'.repeat(256 * 1024);
+    const url = await listen((_request, _body, respond) =>
+      respond(200, big, { 'content-type': 'text/plain' }),
+    );
+    const upstream = client();
+    const answer = await upstream.fetch(url, { method: 'GET' }, 1000, 1000);
+    expect(answer.body.byteLength).toBeGreaterThan(1000);
+    expect(answer.body.byteLength).toBeLessThan(big.length);
+    await expect(
+      sendRequest(
+        url,
+        { method: 'GET' },
+        { fetch: upstream.fetch, timeout: 1000, maxBodyBytes: 1000 },
+      ),
+    ).rejects.toBeInstanceOf(InvalidResponseError);
+    const whole = await sendRequest(
+      url,
+      { method: 'GET' },
+      { fetch: upstream.fetch, timeout: 1000, maxBodyBytes: big.length },
+    );
+    expect(whole.text).toBe(big);
+  });
+});
+
+describe("WholeAnswerHandler on undici's dispatcher", () => {
+  it("implements undici's current handler interface (a type error if undici changes it)", () => {
+    expectTypeOf<WholeAnswerHandler>().toExtend<CurrentDispatchHandler>();
+    expectTypeOf<WholeAnswerHandler>().toExtend<Dispatcher.DispatchHandler>();
+    // None of the handler methods undici 8 removed (onConnect, onHeaders, onData, …).
+    expectTypeOf<WholeAnswerHandler>().not.toHaveProperty('onHeaders');
+    expectTypeOf<WholeAnswerHandler>().not.toHaveProperty('onConnect');
+  });
+
+  it('is called by undici through that interface, in order, with a controller', async () => {
+    const url = await listen((_request, _body, respond) => respond(200, 'hello', { 'x-a': 'b' }));
+    const calls: string[] = [];
+    const controllers = new Set<unknown>();
+    class Recording extends WholeAnswerHandler {
+      override onRequestStart(controller: Dispatcher.DispatchController): void {
+        calls.push('onRequestStart');
+        controllers.add(controller);
+        super.onRequestStart(controller);
+      }
+      override onResponseStart(
+        controller: Dispatcher.DispatchController,
+        ...rest: [number, Record<string, string | string[] | undefined>, string?]
+      ): void {
+        calls.push('onResponseStart');
+        controllers.add(controller);
+        super.onResponseStart(controller, ...rest);
+      }
+      override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+        if (calls.at(-1) !== 'onResponseData') calls.push('onResponseData');
+        super.onResponseData(controller, chunk);
+      }
+      override onResponseEnd(): void {
+        calls.push('onResponseEnd');
+        super.onResponseEnd();
+      }
+    }
+    const agent = new Agent();
+    try {
+      const answer = await new Promise<WholeAnswer | undefined>((resolve, reject) => {
+        const handler = new Recording(1024, (error, settled) =>
+          settled ? resolve(settled) : reject(error),
+        );
+        const { origin } = new URL(url);
+        agent.dispatch({ origin, path: '/', method: 'GET' }, handler);
+      });
+      expect(calls).toEqual([
+        'onRequestStart',
+        'onResponseStart',
+        'onResponseData',
+        'onResponseEnd',
+      ]);
+      expect(controllers.size).toBe(1);
+      const [controller] = controllers as Set<Dispatcher.DispatchController>;
+      expect(typeof controller?.abort).toBe('function');
+      expect(answer?.response.status).toBe(200);
+      expect(answer?.response.headers.get('x-a')).toBe('b');
+      expect(new TextDecoder().decode(answer?.body)).toBe('hello');
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('stops an exchange before and after it reaches a connection, settling once', async () => {
+    const url = await listen(() => {
+      // never answers
+    });
+    const agent = new Agent();
+    const { origin } = new URL(url);
+    try {
+      for (const when of ['before', 'after'] as const) {
+        const settled: unknown[] = [];
+        const handler = new WholeAnswerHandler(1024, (error) => settled.push(error));
+        const reason = new Error(`stopped ${when}`);
+        if (when === 'before') handler.stop(reason);
+        agent.dispatch({ origin, path: '/', method: 'GET' }, handler);
+        if (when === 'after') {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          handler.stop(reason);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(settled).toEqual([reason]);
+      }
+    } finally {
+      await agent.destroy();
+    }
   });
 });

@@ -1,23 +1,25 @@
 /**
  * The token server's client for Spotify on Node: a `fetch`-shaped function straight on
  * undici's dispatcher (`Agent.dispatch`) with keep-alive connections. Under load it costs a
- * fraction of `fetch` per call (no web streams, no `Request`/`Response` construction) and
- * about half of `node:http`'s `ClientRequest` (see docs/benchmarks.md), and reuses a
- * handful of connections to the token endpoint. Node-only: the Node adapter injects it when
- * the options give no `fetch`; the neutral handler never imports this file.
+ * fraction of `fetch` per call (no web streams, no `Request` construction) and about half of
+ * `node:http`'s `ClientRequest` (see docs/benchmarks.md), and reuses a handful of connections
+ * to the token endpoint. Node-only: the Node adapter injects it when the options give no
+ * `fetch`; the neutral handler never imports this file.
  *
  * It does what the grant functions need of `fetch` and no more: a request with a string,
  * `URLSearchParams` or byte body, headers as an object, `Headers` or pairs, an
- * `AbortSignal`; the answer as a `Response` whose body is read whole first. Redirects are not
+ * `AbortSignal`; the answer read whole first. It is a {@link SelfTimedFetch}: core's
+ * `sendRequest` takes the answer as bytes under this client's own deadline, and only a plain
+ * `fetch(input, init)` call gets a `Response` (built from those bytes). Redirects are not
  * followed (the token endpoint has none to give).
  */
 import { Agent, type Dispatcher } from 'undici';
-import { type FetchLike, SELF_TIMED } from '../core/_http.js';
+import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../core/_http.js';
 
-/** Most bytes of an answer kept; a longer one is cut here (the grant functions refuse it). */
+/** Most bytes of an answer kept when the caller names no bound; a longer one is cut here. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Statuses whose `Response` must have no body. */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /** Options of {@link createNodeUpstream}. */
 export interface NodeUpstreamOptions {
@@ -30,7 +32,7 @@ export interface NodeUpstreamOptions {
 
 /** A keep-alive upstream client and the way to close its idle connections. */
 export interface NodeUpstream {
-  fetch: FetchLike;
+  fetch: SelfTimedFetch;
   /** Closes idle keep-alive connections (in-flight requests finish). */
   close(): void;
 }
@@ -63,209 +65,131 @@ function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {
 }
 
 /**
- * A `Headers` over Node's raw header pairs that answers `get` and `has` (all core's transport
- * asks of a successful answer) from the pairs, and converts them into a real header list
- * only when anything else is used.
+ * undici's controller-based handler interface: the one its dispatchers call since undici 7,
+ * and the only one undici 8 knows. Picked by name and required, so that a rename or a changed
+ * signature in undici's types is a type error here, not a request that never settles.
  */
-class RawHeaders extends Headers {
-  #raw: string[] | undefined;
+export type CurrentDispatchHandler = Required<
+  Pick<
+    Dispatcher.DispatchHandler,
+    'onRequestStart' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'
+  >
+>;
 
-  constructor(raw: string[]) {
-    super();
-    this.#raw = raw;
-  }
+type ParsedHeaders = Record<string, string | string[] | undefined>;
 
-  /** Turns the pairs into the real header list (once). */
-  static fill(headers: RawHeaders): void {
-    headers.#fill();
+/**
+ * A bodiless `Response` with the answer's status and headers (undici's parsed form: repeated
+ * names as arrays, in order). The headers are appended to the Response's own list: passing
+ * them in the init would build a second list and copy it (≈ 0.7 µs per call).
+ */
+function bodilessResponse(status: number, statusText: string, parsed: ParsedHeaders): Response {
+  const response = new Response(null, { status, statusText });
+  const { headers } = response;
+  for (const name of Object.keys(parsed)) {
+    const value = parsed[name];
+    if (typeof value === 'string') headers.append(name, value);
+    else if (value !== undefined) for (const item of value) headers.append(name, item);
   }
-
-  #fill(): void {
-    const raw = this.#raw;
-    if (raw === undefined) return;
-    this.#raw = undefined;
-    for (let i = 0; i + 1 < raw.length; i += 2)
-      super.append(raw[i] as string, raw[i + 1] as string);
-  }
-
-  override get(name: string): string | null {
-    const raw = this.#raw;
-    // Names of other shapes (odd case, invalid) take the standard path and its errors.
-    if (raw === undefined || !/^[a-z-]+$/.test(name)) {
-      this.#fill();
-      return super.get(name);
-    }
-    let value: string | null = null;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      if ((raw[i] as string).toLowerCase() === name) {
-        // Node's parser has already trimmed the value, as Headers would.
-        const item = raw[i + 1] as string;
-        value = value === null ? item : `${value}, ${item}`;
-      }
-    }
-    return value;
-  }
-
-  override has(name: string): boolean {
-    return this.get(name) !== null;
-  }
-}
-for (const method of [
-  'append',
-  'delete',
-  'set',
-  'getSetCookie',
-  'forEach',
-  'keys',
-  'values',
-  'entries',
-  Symbol.iterator,
-] as const) {
-  const standard = Headers.prototype[method] as (...args: unknown[]) => unknown;
-  Object.defineProperty(RawHeaders.prototype, method, {
-    configurable: true,
-    writable: true,
-    value(this: RawHeaders, ...args: unknown[]) {
-      RawHeaders.fill(this);
-      return standard.apply(this, args);
-    },
-  });
+  return response;
 }
 
 /**
- * An answer read whole, built without running the `Response` constructor (undici's costs a
- * dozen microseconds of option and header conversion per call, which a token server pays on
- * every refresh): it has `Response`'s prototype, so `instanceof Response` holds, and
- * implements every member itself. Headers are converted on first use; `arrayBuffer()`,
- * `text()` and `json()` hand over the bytes already held; `body` still gives a
- * `ReadableStream` of them to code that asks for one.
+ * One exchange: collects the answer whole and settles once, with the answer or why there is
+ * none. {@link stop} ends it early (deadline, caller's signal), whether or not the request
+ * has reached a connection yet.
  */
-class BufferedResponse {
-  readonly status: number;
-  readonly statusText: string;
-  readonly url = '';
-  readonly redirected = false;
-  readonly type = 'basic';
-  #raw: string[];
-  #headers: Headers | undefined;
-  #bytes: Uint8Array | null;
-  #used = false;
-  #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined;
+export class WholeAnswerHandler implements CurrentDispatchHandler {
+  readonly #maxBodyBytes: number;
+  readonly #settle: (error: unknown, answer?: WholeAnswer) => void;
+  #settled = false;
+  #controller: Dispatcher.DispatchController | undefined;
+  #stopped: Error | undefined;
+  #status = 0;
+  #statusText = '';
+  #headers: ParsedHeaders = {};
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
 
-  constructor(bytes: Uint8Array | null, status: number, statusText: string, raw: string[]) {
-    this.status = status;
-    this.statusText = statusText;
-    this.#raw = raw;
-    this.#bytes = bytes;
+  /**
+   * @param maxBodyBytes - reading stops once the body is longer (the answer keeps what came).
+   * @param settle - called once: `(undefined, answer)`, or `(error)`.
+   */
+  constructor(maxBodyBytes: number, settle: (error: unknown, answer?: WholeAnswer) => void) {
+    this.#maxBodyBytes = maxBodyBytes;
+    this.#settle = settle;
   }
 
-  get ok(): boolean {
-    return this.status >= 200 && this.status < 300;
+  /** Settles with `reason` and aborts the exchange. */
+  stop(reason: unknown): void {
+    this.#finish(reason);
+    this.#stopped = reason instanceof Error ? reason : new Error('stopped');
+    this.#controller?.abort(this.#stopped);
   }
 
-  /** Header pairs as sent (repeated headers stay repeated). */
-  get headers(): Headers {
-    this.#headers ??= new RawHeaders(this.#raw);
-    return this.#headers;
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#stopped !== undefined) controller.abort(this.#stopped);
   }
 
-  #take(): Uint8Array {
-    if (this.#used) throw new TypeError('Body is unusable: it has already been read');
-    this.#used = true;
-    const bytes = this.#bytes ?? new Uint8Array(0);
-    this.#bytes = null;
-    return bytes;
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: ParsedHeaders,
+    statusMessage?: string,
+  ): void {
+    // 1xx answers come before the final one: keep the last.
+    this.#status = statusCode;
+    this.#statusText = statusMessage ?? '';
+    this.#headers = headers;
   }
 
-  get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
-    if (this.#stream === undefined) {
-      const bytes = this.#bytes;
-      this.#stream =
-        bytes === null
-          ? null
-          : new ReadableStream<Uint8Array<ArrayBuffer>>({
-              start: (controller) => {
-                controller.enqueue(this.#take() as Uint8Array<ArrayBuffer>);
-                controller.close();
-              },
-            });
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
+    this.#size += chunk.length;
+    this.#chunks.push(chunk);
+    // Longer than the caller reads: keep what came (the caller refuses it), stop.
+    if (this.#size > this.#maxBodyBytes) {
+      this.#answer();
+      controller.abort(new RangeError('answer too long'));
     }
-    return this.#stream;
   }
 
-  get bodyUsed(): boolean {
-    return this.#used;
+  onResponseEnd(): void {
+    this.#answer();
   }
 
-  bytes(): Promise<Uint8Array<ArrayBuffer>> {
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    this.#finish(error);
+  }
+
+  #answer(): void {
+    if (this.#settled) return;
+    const status = this.#status;
+    if (status < 200 || status > 599) {
+      this.#finish(new RangeError(`the answer's status ${status} is not in 200–599`));
+      return;
+    }
+    const chunks = this.#chunks;
+    let response: Response;
     try {
-      const bytes = this.#take();
-      return Promise.resolve(new Uint8Array(bytes) as Uint8Array<ArrayBuffer>);
+      response = bodilessResponse(status, this.#statusText, this.#headers);
     } catch (error) {
-      return Promise.reject(error);
+      // A header or status text `Headers` refuses: the answer is unusable, not a crash in undici.
+      this.#finish(error);
+      return;
     }
+    this.#finish(undefined, {
+      response,
+      body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size),
+    });
   }
 
-  arrayBuffer(): Promise<ArrayBuffer> {
-    try {
-      const bytes = this.#take();
-      return Promise.resolve(
-        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  #finish(error: unknown, answer?: WholeAnswer): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#settle(error, answer);
   }
-
-  text(): Promise<string> {
-    try {
-      return Promise.resolve(decoder.decode(this.#take()));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  json(): Promise<unknown> {
-    return this.text().then((text) => JSON.parse(text) as unknown);
-  }
-
-  blob(): Promise<Blob> {
-    return this.arrayBuffer().then(
-      (buffer) => new Blob([buffer], { type: this.headers.get('content-type') ?? '' }),
-    );
-  }
-
-  formData(): Promise<FormData> {
-    return Promise.reject(new TypeError('this upstream client does not parse form data'));
-  }
-
-  clone(): Response {
-    if (this.#used) throw new TypeError('Body is unusable: it has already been read');
-    const copy = new BufferedResponse(this.#bytes, this.status, this.statusText, this.#raw);
-    return copy as unknown as Response;
-  }
-}
-Object.setPrototypeOf(BufferedResponse.prototype, Response.prototype);
-
-const decoder = new TextDecoder();
-
-/** Header pairs as text (HTTP header bytes are Latin-1, as `Headers` reads them). */
-function headerPairs(raw: readonly Buffer[]): string[] {
-  const pairs = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i++) pairs[i] = (raw[i] as Buffer).toString('latin1');
-  return pairs;
-}
-
-/**
- * The dispatcher's handler interface undici itself runs on (its `onRequestStart`-style
- * interface is an adapter over this one, at a cost per call that this client avoids).
- */
-interface RawHandler {
-  onConnect(abort: (reason?: Error) => void): void;
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean;
-  onData(chunk: Buffer): boolean;
-  onComplete(trailers: Buffer[] | null): void;
-  onError(error: Error): void;
 }
 
 /** Creates the keep-alive client. */
@@ -284,8 +208,8 @@ export function createNodeUpstream(options: NodeUpstreamOptions = {}): NodeUpstr
 
   // With `timeout` (core's sendRequest passes it, see SELF_TIMED), one timer bounds the
   // whole exchange here: no AbortController, signal listeners or promise races per call.
-  const fetch = (input: string, init: RequestInit, timeout?: number) =>
-    new Promise<Response>((resolve, reject) => {
+  const read = (input: string, init: RequestInit, timeout?: number, maxBodyBytes?: number) =>
+    new Promise<WholeAnswer>((resolve, reject) => {
       const signal = init.signal ?? undefined;
       if (signal?.aborted === true) {
         reject(signal.reason);
@@ -308,56 +232,24 @@ export function createNodeUpstream(options: NodeUpstreamOptions = {}): NodeUpstr
         reject(error);
         return;
       }
-      let settled = false;
-      /** Set once the request is handed to a connection; until then, `stopped` says why not. */
-      let abort: ((reason?: Error) => void) | undefined;
-      let stopped: unknown;
-      const stop = (reason: unknown) => {
-        stopped = reason;
-        abort?.(reason as Error);
-        finish(reason);
-      };
-      const timer =
-        timeout === undefined
-          ? undefined
-          : setTimeout(
-              () => stop(new DOMException('The operation timed out.', 'TimeoutError')),
-              timeout,
-            );
-      const onAbort = () => stop(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      function finish(error: unknown, response?: Response) {
-        if (settled) return;
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (response !== undefined) resolve(response);
-        else reject(error);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => handler.stop(signal?.reason);
+      const handler = new WholeAnswerHandler(
+        maxBodyBytes ?? MAX_BUFFERED_BYTES,
+        (error, answer) => {
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (answer !== undefined) resolve(answer);
+          else reject(error);
+        },
+      );
+      if (timeout !== undefined) {
+        timer = setTimeout(
+          () => handler.stop(new DOMException('The operation timed out.', 'TimeoutError')),
+          timeout,
+        );
       }
-      let status = 0;
-      let statusText = '';
-      let raw: string[] = [];
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const done = () => {
-        try {
-          if (status < 200 || status > 599) {
-            throw new RangeError(`the answer's status ${status} is not in 200–599`);
-          }
-          const bytes =
-            NULL_BODY_STATUSES.has(status) || size === 0
-              ? null
-              : chunks.length === 1
-                ? (chunks[0] as Buffer)
-                : Buffer.concat(chunks, size);
-          finish(
-            undefined,
-            new BufferedResponse(bytes, status, statusText, raw) as unknown as Response,
-          );
-        } catch (error) {
-          finish(error);
-        }
-      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       agent.dispatch(
         {
           origin: url.origin,
@@ -366,42 +258,36 @@ export function createNodeUpstream(options: NodeUpstreamOptions = {}): NodeUpstr
           headers,
           body: body ?? null,
         },
-        {
-          onConnect(abortRequest) {
-            abort = abortRequest;
-            if (stopped !== undefined) abortRequest(stopped as Error);
-          },
-          onHeaders(statusCode, rawHeaders, _resume, statusMessage) {
-            // 1xx answers come before the final one: keep the last.
-            status = statusCode;
-            statusText = statusMessage ?? '';
-            raw = headerPairs(rawHeaders);
-            return true;
-          },
-          onData(chunk) {
-            if (settled) return false;
-            size += chunk.length;
-            chunks.push(chunk);
-            // Longer than anyone reads: keep what came (the grant functions refuse it), stop.
-            if (size > MAX_BUFFERED_BYTES) {
-              done();
-              abort?.(new RangeError('answer too long'));
-              return false;
-            }
-            return true;
-          },
-          onComplete() {
-            done();
-          },
-          onError(error) {
-            finish(error);
-          },
-        } satisfies RawHandler as unknown as Dispatcher.DispatchHandler,
+        handler,
       );
     });
 
+  function fetch(input: string, init: RequestInit): Promise<Response>;
+  function fetch(
+    input: string,
+    init: RequestInit,
+    timeout: number,
+    maxBodyBytes?: number,
+  ): Promise<WholeAnswer>;
+  function fetch(
+    input: string,
+    init: RequestInit,
+    timeout?: number,
+    maxBodyBytes?: number,
+  ): Promise<Response | WholeAnswer> {
+    if (timeout !== undefined) return read(input, init, timeout, maxBodyBytes);
+    // A plain fetch call (core's own deadline path, when the caller passes a signal): a real
+    // `Response` over the bytes read, at the price of its construction.
+    return read(input, init).then(({ response, body }) => {
+      const { status, statusText, headers } = response;
+      const bodiless = NULL_BODY_STATUSES.has(status) || body.byteLength === 0;
+      return new Response(bodiless ? null : new Uint8Array(body), { status, statusText, headers });
+    });
+  }
+
+  const selfTimed: SelfTimedFetch = Object.assign(fetch, { [SELF_TIMED]: true as const });
   return {
-    fetch: Object.assign(fetch, { [SELF_TIMED]: true as const }),
+    fetch: selfTimed,
     close() {
       // In-flight requests finish; idle connections close.
       agent.close().catch(() => {});
