@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakePage } from '../../test/support/fake-browser.js';
+import { rejection } from '../../test/support/rejection.js';
 import {
   AuthorizationError,
   NetworkError,
@@ -56,15 +57,6 @@ async function approve(emulator: Emulator, authorizeUrl: string): Promise<string
   const location = response.headers.get('location');
   if (location === null) throw new Error(`no redirect: ${response.status}`);
   return location;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AuthorizationError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AuthorizationError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A user already logged in (from an earlier login), in the store. */
@@ -165,7 +157,7 @@ describe('handleRedirectCallback', () => {
     await handleRedirectCallback(env.session);
     const tokens = await env.store.get('me');
     page.navigate(callback); // reopened from history, or reloaded before the clean-up
-    const error = await rejection(handleRedirectCallback(env.session));
+    const error = await rejection<AuthorizationError>(handleRedirectCallback(env.session));
     expect(error).toBeInstanceOf(AuthorizationError);
     expect(error.reason).toBe('missing_verifier');
     expect(error.message).toMatch(/already used, opened in another tab.*log in again/);
@@ -174,7 +166,9 @@ describe('handleRedirectCallback', () => {
     expect(await env.store.get('me')).toEqual(tokens);
     // The same in another tab, which never started a login.
     openPage(callback);
-    expect((await rejection(handleRedirectCallback(env.session))).reason).toBe('missing_verifier');
+    expect((await rejection<AuthorizationError>(handleRedirectCallback(env.session))).reason).toBe(
+      'missing_verifier',
+    );
     expect(env.emulator.stats().grants.authorization_code).toBe(1);
   });
 
@@ -186,7 +180,7 @@ describe('handleRedirectCallback', () => {
     await loginWithRedirect(env.session, { navigate: false });
     const { state } = JSON.parse(page.sessionStorage.getItem(KEY) ?? '{}');
     page.navigate(`${REDIRECT_URI}?error=access_denied&state=${state}`);
-    const error = await rejection(handleRedirectCallback(env.session));
+    const error = await rejection<AuthorizationError>(handleRedirectCallback(env.session));
     expect(error).toBeInstanceOf(AuthorizationError);
     expect(error.reason).toBe('access_denied');
     expect(error.message).toContain('Offer to log in again');
@@ -206,7 +200,7 @@ describe('handleRedirectCallback', () => {
     forged.searchParams.set('state', Session.generateState());
     page.navigate(forged.href);
     const sent = env.requests.length;
-    const error = await rejection(handleRedirectCallback(env.session));
+    const error = await rejection<AuthorizationError>(handleRedirectCallback(env.session));
     expect(error.reason).toBe('state_mismatch');
     expect(env.requests.length).toBe(sent);
     expect(page.sessionStorage.getItem(KEY)).toBeNull();
@@ -214,7 +208,9 @@ describe('handleRedirectCallback', () => {
     expect(await env.store.get('me')).toEqual(before);
     // The pending login is gone for the genuine callback too: it cannot be replayed later.
     page.navigate(genuine.href);
-    expect((await rejection(handleRedirectCallback(env.session))).reason).toBe('missing_verifier');
+    expect((await rejection<AuthorizationError>(handleRedirectCallback(env.session))).reason).toBe(
+      'missing_verifier',
+    );
     expect(env.requests.length).toBe(sent);
   });
 
@@ -226,7 +222,7 @@ describe('handleRedirectCallback', () => {
     const url = await loginWithRedirect(env.session, { navigate: false });
     page.navigate(await approve(env.emulator, url));
     env.emulator.advanceClock(601);
-    const error = await rejection(handleRedirectCallback(env.session));
+    const error = await rejection<AuthorizationError>(handleRedirectCallback(env.session));
     expect(error.reason).toBe('code_rejected');
     expect(error.cause).toBeInstanceOf(OAuthError);
     expect(error.message).toMatch(/expired or was already used.*log in again/);

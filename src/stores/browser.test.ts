@@ -8,6 +8,7 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeLockManager, FakeStorage, type FakeTab } from '../../test/support/fake-browser.js';
+import { rejection } from '../../test/support/rejection.js';
 import { syncTabs } from '../browser/index.js';
 import {
   AbortedError,
@@ -54,15 +55,6 @@ function tabOf(shared: ReturnType<typeof origin>, options: Partial<BrowserStoreO
     shared,
     'indexedDB' in shared ? { indexedDB: shared.indexedDB, ...options } : options,
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Resolves once `check` holds, polling (the channel delivers asynchronously). */

@@ -4,41 +4,17 @@
  * URL opened again or reloaded mid-exchange; a forged callback. The emulator counts code
  * exchanges, so a code spent twice would show.
  */
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEmulator, type Emulator } from '../../src/emulator/index.js';
-import {
-  heldTokens,
-  logIn,
-  openTab,
-  type RunningExample,
-  ready,
-  startExample,
-} from '../support/browser-example.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { heldTokens, logIn, openTab, ready, useExample } from '../support/browser-example.js';
 import { skipWithoutChromium } from '../support/chromium.js';
 
-describe.skipIf(skipWithoutChromium())('examples/browser: logging in', () => {
-  let example: RunningExample;
-  let emulator: Emulator;
-  let context: BrowserContext;
-
-  beforeAll(async () => {
-    emulator = createEmulator({ rotation: 'always' });
-    example = await startExample(emulator);
-  });
-
-  afterAll(async () => {
-    await example?.close();
-  });
-
-  afterEach(async () => {
-    await context?.close();
-    emulator.clearFaults();
-  });
+describe.skipIf(skipWithoutChromium())('examples/browser: logging in', { timeout: 90_000 }, () => {
+  const example = useExample();
+  const { emulator } = example;
 
   async function newTab(): Promise<Page> {
-    context = await example.browser.newContext();
-    return openTab(context, example.url);
+    return openTab(await example.newProfile(), example.url);
   }
 
   const exchanges = () => emulator.stats().grants.authorization_code ?? 0;

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { expect } from 'vitest';
-import type { Emulator } from '../../src/emulator/index.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { createEmulator, type Emulator } from '../../src/emulator/index.js';
 import { REPO_ROOT } from '../runtimes/packages.js';
 import { launchChromium } from './chromium.js';
 
@@ -61,6 +61,41 @@ export async function startExample(emulator: Emulator): Promise<RunningExample> 
     async close() {
       await browser.close();
       await example.close();
+    },
+  };
+}
+
+/**
+ * For a describe block: one emulator (rotating every refresh token, as Spotify does for
+ * PKCE apps) and the example beside it; `newProfile()` gives each test a fresh browser
+ * profile (its own IndexedDB, locks and cookies), closed after the test with any fault.
+ */
+export function useExample(): {
+  readonly url: string;
+  readonly emulator: Emulator;
+  newProfile(): Promise<BrowserContext>;
+} {
+  const emulator = createEmulator({ rotation: 'always' });
+  let example: RunningExample | undefined;
+  let profile: BrowserContext | undefined;
+  beforeAll(async () => {
+    example = await startExample(emulator);
+  });
+  afterAll(async () => {
+    await example?.close();
+  });
+  afterEach(async () => {
+    await profile?.close();
+    emulator.clearFaults();
+  });
+  return {
+    get url() {
+      return (example as RunningExample).url;
+    },
+    emulator,
+    async newProfile() {
+      profile = await (example as RunningExample).browser.newContext();
+      return profile;
     },
   };
 }
