@@ -2,8 +2,9 @@
 /**
  * Assembles the two published packages from the one build (`npm run build` → dist/):
  *
- * - `spotify-session` (packages/spotify-session): dist/core, dist/api, dist/stores — the
- *   library, whose only dependency is oauth4webapi (ioredis an optional peer).
+ * - `spotify-session` (packages/spotify-session): dist/core, dist/api, dist/stores,
+ *   dist/browser — the library, whose only dependency is oauth4webapi (ioredis an optional
+ *   peer).
  * - `@spotify-session/cli` (packages/cli): the `spotify-session` bin, the token server and
  *   the emulator, with its own copy of the core/api/stores code it runs on.
  *
@@ -29,7 +30,7 @@ export const OUT_DIR = join(REPO_ROOT, 'dist-packages');
 
 /** Template folder under packages/ → the dist/ parts the package ships. */
 export const PACKAGES = [
-  { folder: 'spotify-session', parts: ['core', 'api', 'stores'] },
+  { folder: 'spotify-session', parts: ['core', 'api', 'stores', 'browser'] },
   { folder: 'cli', parts: ['core', 'api', 'stores', 'node', 'server', 'emulator', 'cli'] },
 ];
 

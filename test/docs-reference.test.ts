@@ -49,7 +49,7 @@ describe('API reference (docs/reference)', () => {
         .filter((key) => key !== './package.json')
         .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
     });
-    expect(specifiers).toHaveLength(8);
+    expect(specifiers).toHaveLength(10);
     expect(filesUnder(fresh)).toEqual(
       ['README.md', ...specifiers.map((specifier) => `${specifier}.md`)].sort(),
     );

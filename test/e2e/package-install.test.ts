@@ -55,6 +55,8 @@ const EXPECTED_EXPORT: Record<string, string> = {
   'spotify-session/stores': 'MemoryStore',
   'spotify-session/stores/file': 'FileStore',
   'spotify-session/stores/redis': 'RedisStore',
+  'spotify-session/stores/browser': 'BrowserStore',
+  'spotify-session/browser': 'loginWithRedirect',
   '@spotify-session/cli/server': 'createTokenServer',
   '@spotify-session/cli/server/node': 'serveTokenServer',
   '@spotify-session/cli/emulator': 'createEmulator',
