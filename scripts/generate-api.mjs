@@ -648,29 +648,12 @@ export type { Resources } from './resources.js';
 export type * from './types.js';
 `;
 
-  const scopeRows = operations
-    .filter((op) => op.scopes.length > 0)
-    .map((op) => `  '${op.method} ${op.path}': [${op.scopes.map((s) => `'${s}'`).join(', ')}],`);
-  const scopes = `${HEADER}
-/**
- * The scopes Spotify's reference lists for each operation that lists any, keyed by
- * \`METHOD /path\` with \`{name}\` for a path parameter. Some lists are alternatives (public or
- * private playlists) or name what only some fields need (\`GET /me\`'s email). For tools: the
- * CLI names them when a call is refused for a missing scope. The client never imports this
- * table, so bundles of the client do not carry it.
- */
-export const DOCUMENTED_SCOPES: Readonly<Record<string, readonly string[]>> = {
-${scopeRows.join('\n')}
-};
-`;
-
   return {
     files: {
       'types.ts': types,
       'params.ts': params,
       'resources.ts': resources,
       'index.ts': index,
-      'scopes.ts': scopes,
     },
     docs: renderDocs(spec, operations),
     operations,

@@ -3,7 +3,7 @@
  * Data goes to stdout, messages to stderr.
  */
 import { readFile } from 'node:fs/promises';
-import { DOCUMENTED_SCOPES } from '../api/_generated/scopes.js';
+import { OPERATIONS } from '../api/_generated/resources.js';
 import { SpotifyWebAPI, WebAPIError } from '../api/index.js';
 import type { Session } from '../core/index.js';
 import { CommandError, EXIT } from './_exit-codes.js';
@@ -129,8 +129,9 @@ export function documentedScopes(request: string): [string, readonly string[]] |
   const [method, path = ''] = request.split(' ');
   const segments = path.split('/');
   let best: [string, readonly string[], number] | undefined;
-  for (const [key, scopes] of Object.entries(DOCUMENTED_SCOPES)) {
-    const [keyMethod, template = ''] = key.split(' ');
+  for (const { method: keyMethod, path: template, scopes = [] } of Object.values(OPERATIONS)) {
+    if (scopes.length === 0) continue;
+    const key = `${keyMethod} ${template}`;
     const parts = template.split('/');
     if (keyMethod !== method || parts.length !== segments.length) continue;
     let literals = 0;

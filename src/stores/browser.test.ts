@@ -74,7 +74,7 @@ describe.each(['indexedDB', 'storage'] as const)('BrowserStore on %s', (kind) =>
     const { store: otherApp } = tabOf(shared, { name: 'other-app' });
     // Opaque: a value the Session may write that is not SessionTokens passes unchanged.
     const value = { refused: true, at: 1_700_000_000, nested: { list: [1, 'two'] } };
-    await store.set(KEY, value as SessionTokens);
+    await store.set(KEY, value as unknown as SessionTokens);
     const read = await other.get(KEY);
     expect(read).toEqual(value);
     expect(read).not.toBe(value);
