@@ -1,13 +1,13 @@
 import { type Command, Option } from 'commander';
 import { createEmulator, DEMO_APP } from '../emulator/index.js';
+import { Keyring } from '../server/keyring.js';
 import {
   loadTokenServerOptions,
   SETTINGS,
   type ServeSettings,
   type TokenServerFlags,
-} from '../server/_config.js';
-import type { TokenServerOptions } from '../server/_options.js';
-import { Keyring } from '../server/keyring.js';
+} from '../server/load-options.js';
+import type { TokenServerOptions } from '../server/options.js';
 import { EXIT } from './_exit-codes.js';
 
 /** Commander's camelCase name of a `--kebab-case` flag. */
@@ -107,7 +107,7 @@ async function runServe(flags: TokenServerFlags): Promise<void> {
   const { serve } = loaded;
   // Loaded here, not at the top: Redis, Prometheus and the Node listener would
   // otherwise slow every other command (and --help) by about 0.2 s.
-  const { closeOnSignals, serveTokenServer } = await import('../server/node.js');
+  const { closeOnSignals, serveTokenServer } = await import('../server/node/index.js');
 
   let options: TokenServerOptions;
   let closeEmulator: (() => Promise<void>) | undefined;

@@ -3,7 +3,7 @@
  * bytes actually received), form or JSON, duplicates, oversized and malformed values.
  * Web-standard globals only.
  */
-import { MAX_BODY_BYTES, MAX_FIELD_BYTES } from './_options.js';
+import { MAX_BODY_BYTES, MAX_FIELD_BYTES } from './options.js';
 
 /** Why the parameters could not be read; becomes an OAuth-shaped error answer. */
 export interface ParamsProblem {

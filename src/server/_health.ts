@@ -5,8 +5,8 @@
  * metrics implementation was given).
  */
 import type { Hono } from 'hono';
-import type { AppEnv } from './_app.js';
 import { json, oauthError } from './_responses.js';
+import type { AppEnv } from './_route-context.js';
 import type { TokenServerMetrics } from './metrics.js';
 import type { RateLimitStore, RateLimitStoreHealth } from './rate-limit.js';
 

@@ -8,9 +8,9 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv } from './_app.js';
 import { clientAddress, UNKNOWN_CLIENT } from './_client-ip.js';
 import { type Answer, answerResponse, oauthAnswer } from './_responses.js';
+import type { AppEnv } from './_route-context.js';
 import type { TokenServerMetrics } from './metrics.js';
 import type { RateLimitDecision, RateLimiter } from './rate-limit.js';
 

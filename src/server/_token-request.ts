@@ -7,7 +7,6 @@
 import type { Context, Handler } from 'hono';
 import { InvalidArgumentError } from '../core/errors/index.js';
 import type { TokenEndpointResult } from '../core/grants.js';
-import type { AppEnv, TokenCall, TokenRouteContext } from './_app.js';
 import { paramsSourceOf, readParamsFrom } from './_body.js';
 import {
   type Answer,
@@ -16,6 +15,7 @@ import {
   type UpstreamOutcome,
   upstreamFailure,
 } from './_responses.js';
+import type { AppEnv, TokenCall, TokenRouteContext } from './_route-context.js';
 import type { Keyring } from './keyring.js';
 
 /** Longest `expires_in` passed on, in seconds (Spotify's access tokens last one hour). */

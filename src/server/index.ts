@@ -6,25 +6,8 @@
  * `createRedisRateLimitStore`, `createPrometheusMetrics`) live in `@spotify-session/cli/server/node`.
  */
 
-export type { AppEnv } from './_app.js';
-export {
-  type EmbeddedTokenServerOptions,
-  type LoadedSpotifyOptions,
-  type LoadedTokenServerOptions,
-  type LoadTokenServerOptionsOptions,
-  loadTokenServerOptions,
-  type ServeSettings,
-  type TokenServerConfigProblems,
-  type TokenServerFlags,
-} from './_config.js';
-export {
-  DEFAULT_REFRESH_TOKEN_MAX_AGE,
-  MAX_BODY_BYTES,
-  MAX_FIELD_BYTES,
-  type RateLimitOptions,
-  type TokenServerOptions,
-} from './_options.js';
 export type { UpstreamOutcome } from './_responses.js';
+export type { AppEnv } from './_route-context.js';
 export {
   type Aead,
   Keyring,
@@ -38,11 +21,28 @@ export {
   type UnsealedToken,
   type UnsealOptions,
 } from './keyring.js';
+export {
+  type EmbeddedTokenServerOptions,
+  type LoadedSpotifyOptions,
+  type LoadedTokenServerOptions,
+  type LoadTokenServerOptionsOptions,
+  loadTokenServerOptions,
+  type ServeSettings,
+  type TokenServerConfigProblems,
+  type TokenServerFlags,
+} from './load-options.js';
 export type {
   RequestMetricLabels,
   TokenServerMetrics,
   UpstreamMetricLabels,
 } from './metrics.js';
+export {
+  DEFAULT_REFRESH_TOKEN_MAX_AGE,
+  MAX_BODY_BYTES,
+  MAX_FIELD_BYTES,
+  type RateLimitOptions,
+  type TokenServerOptions,
+} from './options.js';
 export {
   createMemoryRateLimitStore,
   type RateLimitDecision,

@@ -16,12 +16,13 @@
  * Only web-standard globals are used (crypto.subtle, crypto.getRandomValues, TextEncoder):
  * this file runs on Node, Deno, Bun and Workers.
  */
-import { base64urlDecode, base64urlEncode } from '../core/_http.js';
+
 import { ConfigurationError, InvalidArgumentError } from '../core/errors/index.js';
-import { type Aead, TAG_BYTES, webCryptoAead } from './_aead.js';
+import { base64urlDecode, base64urlEncode } from '../core/internal.js';
+import { type Aead, TAG_BYTES, webCryptoAead } from './aead.js';
 import { UnsealError } from './unseal-error.js';
 
-export type { Aead } from './_aead.js';
+export type { Aead } from './aead.js';
 
 export { UnsealError } from './unseal-error.js';
 

@@ -12,25 +12,25 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { Logger } from 'pino';
-import type { FetchLike } from '../core/_http.js';
-import { createTokenRequestReplay } from '../core/_token-request-replay.js';
 import { ConfigurationError } from '../core/errors/index.js';
 import { type ClientConfig, resolveClientConfig, withTokenRequestReplay } from '../core/grants.js';
-import type { Aead } from './_aead.js';
-import type { AppEnv, TokenRouteContext } from './_app.js';
+import type { FetchLike } from '../core/internal.js';
+import { createTokenRequestReplay } from '../core/internal.js';
 import { healthRoutes, type ReadyState, readiness } from './_health.js';
-import {
-  type ResolvedTokenServerOptions,
-  resolveTokenServerOptions,
-  type TokenServerOptions,
-} from './_options.js';
 import { createIpLimit, type IpLimit, ipRateLimit } from './_rate-limit-middleware.js';
 import { refreshRoute } from './_refresh.js';
 import { type RequestRecorder, requestLog, requestRecorder } from './_request-log.js';
 import { type Answer, answerResponse, json, oauthAnswer, oauthError } from './_responses.js';
+import type { AppEnv, TokenRouteContext } from './_route-context.js';
 import { swapRoute } from './_swap.js';
 import { honoTokenRoute, type TokenRoute } from './_token-request.js';
+import type { Aead } from './aead.js';
 import { Keyring, readKeyList } from './keyring.js';
+import {
+  type ResolvedTokenServerOptions,
+  resolveTokenServerOptions,
+  type TokenServerOptions,
+} from './options.js';
 
 export type { ReadyState } from './_health.js';
 

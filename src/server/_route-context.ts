@@ -4,10 +4,10 @@
  */
 import type { Logger } from 'pino';
 import type { ClientConfig } from '../core/grants.js';
-import type { ResolvedTokenServerOptions } from './_options.js';
 import type { UpstreamOutcome } from './_responses.js';
 import type { Keyring } from './keyring.js';
 import type { TokenServerMetrics } from './metrics.js';
+import type { ResolvedTokenServerOptions } from './options.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** Per-request variables, set by the request-log middleware and the routes. */

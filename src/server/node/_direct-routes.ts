@@ -10,13 +10,13 @@
  * test/e2e/server-node-parity.test.ts checks that both give the same answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenCall } from './_app.js';
-import { declaredTooLarge } from './_body.js';
-import { clientAddressOf } from './_client-ip.js';
-import { MAX_BODY_BYTES } from './_options.js';
-import { requestIdFrom } from './_request-log.js';
-import { type Answer, answerHeaders } from './_responses.js';
-import type { DirectTokenRoutes } from './token-server.js';
+import { declaredTooLarge } from '../_body.js';
+import { clientAddressOf } from '../_client-ip.js';
+import { requestIdFrom } from '../_request-log.js';
+import { type Answer, answerHeaders } from '../_responses.js';
+import type { TokenCall } from '../_route-context.js';
+import { MAX_BODY_BYTES } from '../options.js';
+import type { DirectTokenRoutes } from '../token-server.js';
 
 type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
 

@@ -3,8 +3,8 @@
  * are resolved.
  */
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
-import { validateAccountsUrl, validateRedirectUri } from '../core/_urls.js';
 import { ConfigurationError } from '../core/errors/index.js';
+import { validateAccountsUrl, validateRedirectUri } from '../core/internal.js';
 import { assertOption } from './_assert.js';
 import type { Keyring } from './keyring.js';
 import type { TokenServerMetrics } from './metrics.js';

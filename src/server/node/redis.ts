@@ -12,14 +12,14 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { assertOption } from './_assert.js';
-import { REDIS_COMMAND_TIMEOUT } from './_options.js';
+import { assertOption } from '../_assert.js';
+import { REDIS_COMMAND_TIMEOUT } from '../options.js';
 import {
   createMemoryFlexibleLimiter,
   type RateLimitStore,
   type RateLimitStoreHealth,
   wrapFlexibleLimiter,
-} from './rate-limit.js';
+} from '../rate-limit.js';
 
 /** Options of {@link createRedisRateLimitStore}. */
 export interface RedisRateLimitStoreOptions {

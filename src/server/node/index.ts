@@ -7,19 +7,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { type BoundAddress, bindServer } from '../node/_listen.js';
-import { stdoutLogDestination, writeBestEffort } from '../node/_stdio.js';
-import { createNodeAead } from './_aead-node.js';
-import { assertOption } from './_assert.js';
-import { directTokenListener } from './_node-direct.js';
-import { LISTENER_DEFAULTS, resolveLogger, type TokenServerOptions } from './_options.js';
-import { COMMON_HEADERS, json } from './_responses.js';
-import { createNodeUpstream } from './_upstream-node.js';
+import { type BoundAddress, bindServer } from '../../node/_listen.js';
+import { stdoutLogDestination, writeBestEffort } from '../../node/_stdio.js';
+import { assertOption } from '../_assert.js';
+import { COMMON_HEADERS, json } from '../_responses.js';
+import { LISTENER_DEFAULTS, resolveLogger, type TokenServerOptions } from '../options.js';
+import {
+  createTokenServerWith,
+  type DirectTokenRoutes,
+  type TokenServer,
+} from '../token-server.js';
+import { directTokenListener } from './_direct-routes.js';
+import { createNodeUpstream } from './_upstream.js';
+import { createNodeAead } from './aead.js';
 import { createPrometheusMetrics } from './prometheus.js';
 import { createRedisRateLimitStore } from './redis.js';
-import { createTokenServerWith, type DirectTokenRoutes, type TokenServer } from './token-server.js';
 
-export { createNodeAead } from './_aead-node.js';
+export { createNodeAead } from './aead.js';
 export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
 export {
   createRedisRateLimitStore,

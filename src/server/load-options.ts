@@ -8,10 +8,11 @@
  * when the flag gave the value), never a secret's value.
  */
 import * as v from 'valibot';
-import { validateAccountsUrl, validateRedirectUri } from '../core/_urls.js';
 import { ConfigurationError } from '../core/errors/index.js';
+import { validateAccountsUrl, validateRedirectUri } from '../core/internal.js';
 import { isIpAddress } from './_client-ip.js';
 import { nearMissMessage, nearMissNames } from './_env-near-miss.js';
+import { readKeyList } from './keyring.js';
 import {
   DEFAULT_REFRESH_TOKEN_MAX_AGE,
   LISTENER_DEFAULTS,
@@ -19,8 +20,7 @@ import {
   REDIS_COMMAND_TIMEOUT,
   TOKEN_SERVER_DEFAULTS,
   type TokenServerOptions,
-} from './_options.js';
-import { readKeyList } from './keyring.js';
+} from './options.js';
 
 /** Flags of `serve`; each overrides the environment variable named beside it. */
 export interface TokenServerFlags {
