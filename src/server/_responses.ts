@@ -4,13 +4,13 @@
  */
 import {
   HTTPError,
-  InvalidArgumentError,
   InvalidResponseError,
   NetworkError,
   OAuthError,
   RateLimitError,
   TimeoutError,
 } from '../core/errors/index.js';
+import type { UpstreamOutcome } from './metrics.js';
 
 /** Headers on every answer, errors included. */
 export const COMMON_HEADERS: Readonly<Record<string, string>> = {
@@ -114,17 +114,6 @@ export const INVALID_REFRESH_TOKEN = {
  * Byte for byte what Spotify answers for an unknown refresh token.
  */
 export const invalidRefreshToken: Answer = { status: 400, body: INVALID_REFRESH_TOKEN };
-
-/** How a call to Spotify failed, for logs and metrics (never the error's text). */
-export type UpstreamOutcome =
-  | 'ok'
-  | 'oauth_error'
-  | 'client_rejected'
-  | 'rate_limited'
-  | 'http_error'
-  | 'invalid_response'
-  | 'network_error'
-  | 'timeout';
 
 /** Longest `Retry-After` passed on to the app, in seconds. */
 export const MAX_RETRY_AFTER_SECONDS = 3600;
@@ -239,9 +228,4 @@ export function upstreamFailure(error: unknown): UpstreamFailure | undefined {
     return failure(502, 'server_error', 'Spotify could not be reached', 'network_error');
   }
   return undefined;
-}
-
-/** True for the grant functions' refusal of an unusable argument (e.g. a stored token). */
-export function isInvalidArgument(error: unknown): boolean {
-  return error instanceof InvalidArgumentError;
 }

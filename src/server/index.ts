@@ -6,8 +6,6 @@
  * `createRedisRateLimitStore`, `createPrometheusMetrics`) live in `@spotify-session/cli/server/node`.
  */
 
-export type { UpstreamOutcome } from './_responses.js';
-export type { AppEnv } from './_route-context.js';
 export {
   type Aead,
   Keyring,
@@ -22,10 +20,10 @@ export {
   type UnsealOptions,
 } from './keyring.js';
 export {
+  type EmbeddedModeOptions,
   type EmbeddedTokenServerOptions,
   type LoadedSpotifyOptions,
   type LoadedTokenServerOptions,
-  type LoadTokenServerOptionsOptions,
   loadTokenServerOptions,
   type ServeSettings,
   type TokenServerConfigProblems,
@@ -35,6 +33,7 @@ export type {
   RequestMetricLabels,
   TokenServerMetrics,
   UpstreamMetricLabels,
+  UpstreamOutcome,
 } from './metrics.js';
 export {
   DEFAULT_REFRESH_TOKEN_MAX_AGE,
@@ -50,4 +49,9 @@ export {
   type RateLimitStore,
   type RateLimitStoreHealth,
 } from './rate-limit.js';
-export { createTokenServer, type ReadyState, type TokenServer } from './token-server.js';
+export {
+  type AppEnv,
+  createTokenServer,
+  type ReadyState,
+  type TokenServer,
+} from './token-server.js';

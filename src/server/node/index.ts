@@ -7,11 +7,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { ConfigurationError } from '../../core/errors/index.js';
 import { type BoundAddress, bindServer } from '../../node/_listen.js';
 import { stdoutLogDestination, writeBestEffort } from '../../node/_stdio.js';
-import { assertOption } from '../_assert.js';
+import { resolveLogger } from '../_resolve-options.js';
 import { COMMON_HEADERS, json } from '../_responses.js';
-import { LISTENER_DEFAULTS, resolveLogger, type TokenServerOptions } from '../options.js';
+import type { TokenServerOptions } from '../options.js';
+import { resolveSetting, SETTING_ROWS, settingRelationProblems } from '../settings.js';
 import {
   createTokenServerWith,
   type DirectTokenRoutes,
@@ -117,38 +119,30 @@ export interface RunningTokenServer {
   close(): Promise<void>;
 }
 
-type ListenerSettings = { -readonly [K in keyof typeof LISTENER_DEFAULTS]: number };
+/** The listener's settings: the settings table's `listener` rows, by option name. */
+type ListenerSettings = Omit<
+  Required<Omit<ServeTokenServerOptions, keyof TokenServerOptions>>,
+  'redisUrl'
+> & { redisUrl: string | undefined };
 
-/** The option names this file adds to TokenServerOptions (removed before createTokenServer). */
-const NODE_ONLY_OPTIONS = [
-  'host',
-  'port',
-  'redisUrl',
-  'redisCommandTimeout',
-  ...Object.keys(LISTENER_DEFAULTS),
-];
+/** The table's rows of the listener's options (`host`, `port`, `redisUrl`, the timeouts…). */
+const LISTENER_ROWS = SETTING_ROWS.filter((row) => row.part === 'listener');
 
+/** Each listener option checked by its row, or its default (`redisUrl` may stay unset). */
 function resolveListenerSettings(options: ServeTokenServerOptions): ListenerSettings {
-  const settings = { ...LISTENER_DEFAULTS } as ListenerSettings;
-  for (const name of Object.keys(LISTENER_DEFAULTS) as (keyof ListenerSettings)[]) {
-    const value = options[name];
-    if (value === undefined) continue;
-    const positiveOnly = name === 'headersTimeout' || name === 'requestTimeout';
-    assertOption(
-      Number.isInteger(value) && value >= (positiveOnly ? 1 : 0) && value <= 2_147_483_647,
-      name,
-      `${name} must be a whole number ${positiveOnly ? '>= 1' : '>= 0'}`,
-    );
-    settings[name] = value;
+  const given = options as unknown as Readonly<Record<string, unknown>>;
+  const settings: Record<string, unknown> = {};
+  for (const row of LISTENER_ROWS) {
+    const option = row.option as string;
+    settings[option] = resolveSetting(row, given[option], option);
   }
-  assertOption(settings.maxConnections >= 1, 'maxConnections', 'maxConnections must be >= 1');
-  // Node requires headersTimeout <= requestTimeout; say so instead of letting Node throw.
-  assertOption(
-    settings.headersTimeout <= settings.requestTimeout,
-    'headersTimeout',
-    'headersTimeout must not exceed requestTimeout',
+  // Node refuses headersTimeout > requestTimeout; say so, naming the options, instead.
+  const [related] = settingRelationProblems(
+    (row) => settings[row.option as string],
+    (row) => row.option as string,
   );
-  return settings;
+  if (related !== undefined) throw new ConfigurationError(related.name, related.message);
+  return settings as ListenerSettings;
 }
 
 /** A complete HTTP/1.1 answer in {@link COMMON_HEADERS}, for sockets the handler never saw. */
@@ -196,11 +190,11 @@ function nodeHandler(tokenServer: TokenServer) {
 export async function serveTokenServer(
   options: ServeTokenServerOptions,
 ): Promise<RunningTokenServer> {
-  const { host = '127.0.0.1', port = 3000, redisUrl } = options;
   const settings = resolveListenerSettings(options);
+  const { host, port, redisUrl } = settings;
   const tokenOptions: TokenServerOptions = { ...options };
-  for (const key of NODE_ONLY_OPTIONS) {
-    delete (tokenOptions as unknown as Record<string, unknown>)[key];
+  for (const row of LISTENER_ROWS) {
+    delete (tokenOptions as unknown as Record<string, unknown>)[row.option as string];
   }
   const logger = resolveLogger(options.logger, stdoutLogDestination);
   const metrics = options.metrics ?? createPrometheusMetrics();
@@ -210,9 +204,7 @@ export async function serveTokenServer(
     rateLimitStore = createRedisRateLimitStore({
       url: redisUrl,
       logger,
-      ...(options.redisCommandTimeout === undefined
-        ? {}
-        : { commandTimeout: options.redisCommandTimeout }),
+      commandTimeout: settings.redisCommandTimeout,
       onStatusChange: (status) => metrics.observeRateLimitStore?.('redis', status),
     });
   }
