@@ -16,7 +16,6 @@ import {
   flagKey,
   SETTING_ROWS,
   type Setting,
-  type SettingKey,
   settingRelationProblems,
   TOKEN_SERVER_SETTINGS,
 } from './settings.js';

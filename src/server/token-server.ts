@@ -10,12 +10,12 @@
  * (`_swap.ts`, `_refresh.ts`, `_health.ts`).
  */
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import type { Logger } from 'pino';
 import { ConfigurationError } from '../core/errors/index.js';
 import { type ClientConfig, resolveClientConfig, withTokenRequestReplay } from '../core/grants.js';
 import type { FetchLike } from '../core/internal.js';
 import { createTokenRequestReplay } from '../core/internal.js';
+import { corsHeaders, corsMiddleware } from './_cors.js';
 import { healthRoutes, readiness } from './_health.js';
 import { createIpLimit, type IpLimit, ipRateLimit } from './_rate-limit-middleware.js';
 import { refreshRoute } from './_refresh.js';
@@ -114,31 +114,10 @@ export interface DirectTokenRoutes {
   /** The answer to an error a route threw (a bug), logged without request data. */
   unhandled(error: unknown, requestId: string): Answer;
   /**
-   * The headers CORS adds to a `POST` answer (Hono's `cors` middleware, as configured
-   * here), given the request's `Origin`; `undefined` without CORS origins.
+   * The CORS headers of an answer (`corsHeaders`, as the fetch handler's middleware adds
+   * them), given the request's `Origin`; `undefined` without CORS origins.
    */
   corsHeaders: ((origin: string | undefined) => Record<string, string>) | undefined;
-}
-
-/** Answer headers a browser script may read (`Access-Control-Expose-Headers`). */
-const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After'] as const;
-
-/**
- * What Hono's `cors` middleware adds to the answer of an actual (non-preflight) request
- * with an array of origins: the origin when it is listed, the exposed headers, and
- * `Vary: Origin`. The Node adapter's direct routes add the same.
- */
-function corsHeadersFor(origins: readonly string[]) {
-  const exposed = CORS_EXPOSED_HEADERS.join(',');
-  return (origin: string | undefined): Record<string, string> => {
-    const headers: Record<string, string> = {};
-    if (origin !== undefined && origins.includes(origin)) {
-      headers['Access-Control-Allow-Origin'] = origin;
-    }
-    headers['Access-Control-Expose-Headers'] = exposed;
-    headers.Vary = 'Origin';
-    return headers;
-  };
 }
 
 /**
@@ -291,16 +270,11 @@ export function createTokenServerWith(
   const app = new Hono<AppEnv>();
 
   app.use(requestLog(record));
-  if (config.corsOrigins.length > 0) {
-    const corsMiddleware = cors({
-      origin: [...config.corsOrigins],
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'X-Request-Id'],
-      exposeHeaders: [...CORS_EXPOSED_HEADERS],
-      maxAge: 600,
-    });
-    app.use(swapPath, corsMiddleware);
-    app.use(refreshPath, corsMiddleware);
+  const { corsOrigins } = config;
+  if (corsOrigins.length > 0) {
+    const cors = corsMiddleware(corsOrigins);
+    app.use(swapPath, cors);
+    app.use(refreshPath, cors);
   }
   if (ipLimit !== undefined) {
     for (const path of routes.keys()) {
@@ -360,7 +334,9 @@ export function createTokenServerWith(
           record,
           unhandled,
           corsHeaders:
-            config.corsOrigins.length > 0 ? corsHeadersFor(config.corsOrigins) : undefined,
+            corsOrigins.length > 0
+              ? (origin: string | undefined) => corsHeaders(corsOrigins, origin)
+              : undefined,
         };
   return { server, direct };
 }
