@@ -29,6 +29,7 @@ export { createNodeAead } from './aead.js';
 export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
 export {
   createRedisRateLimitStore,
+  type RedisRateLimitClient,
   type RedisRateLimitStore,
   type RedisRateLimitStoreOptions,
 } from './redis.js';
