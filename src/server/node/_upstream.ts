@@ -14,7 +14,7 @@
  * followed (the token endpoint has none to give).
  */
 import { Agent, type Dispatcher } from 'undici';
-import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../core/_http.js';
+import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../../core/internal.js';
 
 /** Most bytes of an answer kept when the caller names no bound; a longer one is cut here. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
