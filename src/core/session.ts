@@ -1,4 +1,5 @@
-import { assertSignal, type FetchLike, untilAborted } from './_http.js';
+import { assertCodeVerifier, assertSignal, assertToken } from './_assert.js';
+import { type FetchLike, untilAborted } from './_http.js';
 import { StoreLease } from './_store-lease.js';
 import { validateRedirectUri } from './_urls.js';
 import { type CallbackInput, getCodeFromCallback } from './callback.js';
@@ -14,7 +15,6 @@ import {
   TokenCallbackError,
 } from './errors/index.js';
 import {
-  assertToken,
   authorizationCodeGrant,
   type ClientConfig,
   clientCredentialsGrant,
@@ -28,7 +28,6 @@ import {
   type TokenEndpointResult,
 } from './grants.js';
 import {
-  assertCodeVerifier,
   generateCodeChallenge,
   generateCodeVerifier,
   generateState,
