@@ -1,7 +1,8 @@
 /**
  * What a `TokenStore` adds to a Session (internal to core): loading before first use,
  * write-before-hand-out, refresh under the store's lock with a re-read first (another
- * process may have refreshed), the answer written by compare-and-set, the refused marker.
+ * process may have refreshed, or logged out), the answer written by compare-and-set, the
+ * refused marker.
  *
  * A Session loads this module with a dynamic `import()` the first time it needs its store,
  * so a Session without one — a browser's PKCE login — carries none of it, nor the lock lease
@@ -66,7 +67,7 @@ export interface RefreshTarget {
 }
 
 /** Why a Session has no refresh token to use, for its error message. */
-export type NoRefreshTokenSituation = 'refresh' | 'expired' | 'app-only' | 'removed';
+export type NoRefreshTokenSituation = 'refresh' | 'expired' | 'app-only' | 'removed' | 'logged-out';
 
 /** What this module reaches of its Session. */
 export interface SessionHost extends StoreKit {
@@ -107,6 +108,12 @@ export class StoreSync {
   #loading: Promise<void> | undefined;
   /** Tokens whose store write failed; written before anything is handed out. */
   unsaved: { tokens: SessionTokens; replaces: Replaces | undefined } | undefined;
+  /**
+   * The refresh token the store held when this Session last read or wrote it: a held
+   * refresh token equal to it came from the store, and a store found empty since means
+   * a logout elsewhere.
+   */
+  #seen: string | undefined;
 
   constructor(settings: StoreSettings, host: SessionHost) {
     this.#settings = settings;
@@ -155,12 +162,13 @@ export class StoreSync {
   async save(tokens: SessionTokens): Promise<void> {
     const { store, key } = this.#settings;
     await this.#call('set', () => store.set(key, tokens));
+    this.#seen = tokens.refreshToken;
     this.unsaved = undefined;
   }
 
   /**
    * One refresh under the store's lock (renewed while the request runs): the store is read
-   * first — another process may have refreshed meanwhile — and the answer is
+   * first — another process may have refreshed, or logged out, meanwhile — and the answer is
    * written only over the login it replaces. `adoptable`: the token is the one held, so
    * stored tokens another process wrote since supersede it; a refresh token the caller
    * passed explicitly is used as given.
@@ -172,7 +180,12 @@ export class StoreSync {
   ): Promise<TokenResponse> {
     const lease = await this.#lease();
     try {
+      const seen = this.#seen;
       const stored = await this.#read();
+      if (adoptable && refreshToken === seen && (await this.#loggedOut(stored, refreshToken))) {
+        this.#host.replace(stored ?? {});
+        throw this.#host.noRefreshToken('logged-out');
+      }
       const adopted = adoptable ? this.#host.adopt(stored, refreshToken) : undefined;
       if (adopted?.response !== undefined) return adopted.response;
       const used = adopted?.refreshToken ?? refreshToken;
@@ -216,6 +229,7 @@ export class StoreSync {
         }
       }
       await store.set(key, tokens);
+      this.#seen = tokens.refreshToken;
       this.unsaved = undefined;
       return undefined;
     } catch (cause) {
@@ -248,6 +262,7 @@ export class StoreSync {
       const stored = await this.#read();
       if (stored?.refreshToken === refreshToken) {
         await store.set(key, { refused: await this.#host.refreshTokenFingerprint(refreshToken) });
+        this.#seen = undefined;
         return undefined;
       }
       return stored;
@@ -255,6 +270,19 @@ export class StoreSync {
       // The RefreshTokenRevokedError is what the caller must act on; the store stays as it is.
       return undefined;
     }
+  }
+
+  /**
+   * Whether the store shows the login of `refreshToken` gone: nothing stored (a logout), or
+   * the refused marker of another refresh token. The refused marker of this very token is
+   * not a logout: a late answer for it may still be stored (see {@link write}).
+   */
+  async #loggedOut(stored: SessionTokens | undefined, refreshToken: string): Promise<boolean> {
+    if (stored === undefined) return true;
+    const { refused } = stored;
+    return (
+      refused !== undefined && refused !== (await this.#host.refreshTokenFingerprint(refreshToken))
+    );
   }
 
   /** The tokens in the store, checked; `undefined` when there are none. */
@@ -272,6 +300,7 @@ export class StoreSync {
         });
       }
     }
+    this.#seen = stored?.refreshToken;
     return stored;
   }
 

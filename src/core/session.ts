@@ -659,8 +659,10 @@ export class Session {
    * logout (see {@link settled}).
    *
    * @param refreshToken - defaults to the held (or stored) refresh token; a given one is kept.
-   * @throws {NoRefreshTokenError} none given and none held, or the stored
-   *   login was removed while the request ran.
+   * @throws {NoRefreshTokenError} none given and none held; the login this
+   *   Session read from the store is gone from it (logged out in another tab
+   *   or process: the Session drops its copy and sends nothing); or the
+   *   stored login was removed while the request ran.
    * @throws {RefreshTokenRevokedError} `invalid_grant`: revoked, rotated away
    *   or older than six months. Never retried; the Session forgets it, and
    *   when the store still holds it, marks it refused there (`{ refused }`);
@@ -872,6 +874,11 @@ export class Session {
     if (situation === 'app-only') {
       return new NoRefreshTokenError(
         'The app-only (client credentials) access token expired and this Session cannot renew it: it has no clientSecret. Pass clientSecret to new Session() (on a server) to renew app tokens.',
+      );
+    }
+    if (situation === 'logged-out') {
+      return new NoRefreshTokenError(
+        `The login stored under "${store?.key}" is gone (logged out in another tab or process), so this Session dropped its copy instead of refreshing it: ${login}.`,
       );
     }
     if (situation === 'removed') {
