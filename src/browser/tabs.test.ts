@@ -144,7 +144,7 @@ describe('logout', () => {
     await store.set(KEY, { accessToken: 'A1', refreshToken: 'R1' });
     const session = await Session.fromStore(store, KEY, { clientId: 'id' });
     const elsewhere = await store.lock(KEY, { ttl: 10_000, wait: 0 });
-    const done = logout(session, store, KEY);
+    const done = logout(session);
     await tick();
     // The other tab's refresh finishes and writes its tokens; only then does the logout run.
     await store.set(KEY, { accessToken: 'A2', refreshToken: 'R2' });

@@ -2,7 +2,7 @@
  * What a `TokenStore` adds to a Session (internal to core): loading before first use,
  * write-before-hand-out, refresh under the store's lock with a re-read first (another
  * process may have refreshed, or logged out), the answer written by compare-and-set, the
- * refused marker.
+ * refused marker, logout under the lock.
  *
  * A Session loads this module with a dynamic `import()` the first time it needs its store,
  * so a Session without one — a browser's PKCE login — carries none of it, nor the lock lease
@@ -164,6 +164,19 @@ export class StoreSync {
     await this.#call('set', () => store.set(key, tokens));
     this.#seen = tokens.refreshToken;
     this.unsaved = undefined;
+  }
+
+  /** Deletes the stored tokens under the lock, so a refresh under way elsewhere finishes first. */
+  async logout(): Promise<void> {
+    const { store, key } = this.#settings;
+    const lease = await this.#lease();
+    try {
+      await this.#call('delete', () => store.delete(key));
+      this.#seen = undefined;
+      this.unsaved = undefined;
+    } finally {
+      await lease?.release();
+    }
   }
 
   /**

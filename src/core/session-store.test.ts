@@ -840,3 +840,38 @@ describe('Session with a store: a logout elsewhere is not undone by a waiting re
     await expectWorkingLogin(emulator, store);
   });
 });
+
+describe('session.logout()', () => {
+  it('deletes the stored tokens under the lock, with the Session’s lockTtl and lockWait, and empties the Session', async () => {
+    const store = new LockingStore();
+    store.data.set(KEY, { accessToken: 'A1', refreshToken: 'R1' });
+    const session = await Session.fromStore(store, KEY, {
+      clientId: 'id',
+      lockTtl: 20_000,
+      lockWait: 3_000,
+    });
+    const elsewhere = await store.lock(KEY, { ttl: 10_000, wait: 0 });
+    const done = session.logout();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // A refresh elsewhere finishes and writes its tokens; only then does the logout run.
+    store.data.set(KEY, { accessToken: 'A2', refreshToken: 'R2' });
+    await elsewhere.release();
+    await done;
+    expect(store.data.has(KEY)).toBe(false);
+    expect(store.lockOptions[1]).toEqual({ ttl: 20_000, wait: 3_000 });
+    expect(store.locked).toBe(false);
+    expect(session.toJSON()).toEqual({});
+    const error = await rejection(session.getValidAccessToken());
+    expect(error).toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+  });
+
+  it('fails with LockTimeoutError, keeping the tokens, when the lock stays held', async () => {
+    const store = new LockingStore();
+    store.data.set(KEY, { accessToken: 'A1', refreshToken: 'R1' });
+    const session = await Session.fromStore(store, KEY, { clientId: 'id', lockWait: 30 });
+    await store.lock(KEY, { ttl: 60_000, wait: 0 });
+    await expect(session.logout()).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(store.data.get(KEY)).toEqual({ accessToken: 'A1', refreshToken: 'R1' });
+    expect(session.getRefreshToken()).toBe('R1');
+  });
+});

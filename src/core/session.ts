@@ -530,6 +530,23 @@ export class Session {
   }
 
   /**
+   * Logs the user out: forgets the tokens held and, with a store, deletes them from it
+   * while holding the store's lock (with this Session's `lockTtl` and `lockWait`), so that a
+   * refresh under way in another tab or process finishes first instead of writing them back
+   * afterwards. A refresh of this Session still under way keeps nothing it gets afterwards.
+   *
+   * Spotify has no endpoint to revoke a token: the refresh token stays valid at Spotify
+   * until the user removes the app from their account (spotify.com/account/apps).
+   *
+   * @throws {LockTimeoutError} another process held the store lock longer than `lockWait`.
+   * @throws {StoreError} the store failed; the Session still holds the tokens.
+   */
+  async logout(): Promise<void> {
+    await (await this.#storeSync())?.logout();
+    this.#replace({});
+  }
+
+  /**
    * The URL to send the user to (`GET /authorize`).
    *
    * @throws {ConfigurationError} the Session has no `redirectUri`.
