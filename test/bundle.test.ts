@@ -5,56 +5,34 @@
  * large module into a small entry fails with its name, and the programs of
  * bench/_bundles.mjs against the official SDK.
  */
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Measured, measure, PROGRAMS } from '../bench/_bundles.mjs';
+import { type Measured, measure, PROGRAMS, ROOT } from '../bench/_bundles.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** The modules of `src/` that put bytes into a minified browser bundle of `source`. */
-async function reached(source: string): Promise<string[]> {
-  const { metafile } = await build({
-    stdin: { contents: source, loader: 'ts', resolveDir: ROOT },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  });
-  // metafile.inputs lists every module parsed; the output's inputs say which ones stayed.
-  return Object.entries(Object.values(metafile.outputs)[0]?.inputs ?? {})
-    .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
-    .map(([path]) => path);
+/** A program of bench/_bundles.mjs, by name. */
+function program(name: string): (typeof PROGRAMS)[string] {
+  const found = PROGRAMS[name];
+  if (found === undefined) throw new Error(`no program "${name}" in bench/_bundles.mjs`);
+  return found;
 }
 
-const LOGIN = `const s = new Session({ clientId: 'x', redirectUri: 'https://e.com/cb' });
-const v = Session.generateCodeVerifier();
-export const u = s.getAuthorizeUrl({ state: 's', codeChallenge: await Session.generateCodeChallenge(v) });
-export const t = await s.requestAccessToken('c', v);`;
+/** The modules that put bytes into the one-file bundle of a program. */
+async function reached(name: string): Promise<string[]> {
+  return (await measure(program(name))).oneFile.modules.map((module) => module.path);
+}
 
 describe('browser bundles', () => {
   it('PKCE login + api.me() on SpotifyWebAPIBase leaves the operation table and the pager out', async () => {
-    const base = await reached(`import { Session } from './src/core/index.ts';
-import { SpotifyWebAPIBase } from './src/api/index.ts';
-${LOGIN}
-export const me = await new SpotifyWebAPIBase({}, s).me();`);
+    const base = await reached('PKCE login + api.me() (SpotifyWebAPIBase)');
     expect(base.filter((path) => /_generated\/resources|_paginate/.test(path))).toEqual([]);
     // The check can fail: the full client reaches both.
-    const full = await reached(`import { SpotifyWebAPI } from './src/api/index.ts';
-export const api = new SpotifyWebAPI();`);
+    const full = await reached('PKCE login + api.me() (SpotifyWebAPI, every operation)');
     expect(full.filter((path) => /_generated\/resources|_paginate/.test(path))).toHaveLength(2);
   });
 
   it("PKCE login leaves out oauth4webapi's ID-token (JWT) validation", async () => {
     const { outputFiles } = await build({
-      stdin: {
-        contents: `import { Session } from './src/core/index.ts';\n${LOGIN}`,
-        loader: 'ts',
-        resolveDir: ROOT,
-      },
+      stdin: { contents: program('PKCE login (Session)').source, loader: 'ts', resolveDir: ROOT },
       bundle: true,
       format: 'esm',
       platform: 'browser',
@@ -75,10 +53,8 @@ describe('the store part of a Session', () => {
   let login: Measured;
   let browser: Measured;
   beforeAll(async () => {
-    login = await measure(PROGRAMS['PKCE login (Session)'] as (typeof PROGRAMS)[string]);
-    browser = await measure(
-      PROGRAMS['browser login + BrowserStore (syncTabs, logout)'] as (typeof PROGRAMS)[string],
-    );
+    login = await measure(program('PKCE login (Session)'));
+    browser = await measure(program('browser login + BrowserStore (syncTabs, logout)'));
   });
 
   it('stays out of what a Session without a store loads: a chunk of its own, sharing no chunk', () => {
@@ -109,14 +85,14 @@ describe('the store part of a Session', () => {
  * (Bundle size) says where the bytes are and what would have to go.
  */
 const AGAINST_THE_SDK = [
-  { program: 'PKCE login + api.me() (SpotifyWebAPIBase)', target: 'the SDK', budget: 2.65 },
+  { name: 'PKCE login + api.me() (SpotifyWebAPIBase)', target: 'the SDK', budget: 2.65 },
   {
-    program: 'browser login + BrowserStore + api.me() (SpotifyWebAPIBase)',
+    name: 'browser login + BrowserStore + api.me() (SpotifyWebAPIBase)',
     target: '7 kB',
     budget: 3.5,
   },
   {
-    program: 'PKCE login + api.me() (SpotifyWebAPI, every operation)',
+    name: 'PKCE login + api.me() (SpotifyWebAPI, every operation)',
     target: '12 kB',
     budget: 3.15,
   },
@@ -124,16 +100,14 @@ const AGAINST_THE_SDK = [
 
 describe('against the official SDK, built the same way in the same run', () => {
   it.each(AGAINST_THE_SDK)(
-    '$program: within $budget × the SDK (target: $target)',
-    async ({ program, budget }) => {
+    '$name: within $budget × the SDK (target: $target)',
+    async ({ name, budget }) => {
       const [ours, sdk] = await Promise.all([
-        measure(PROGRAMS[program] as (typeof PROGRAMS)[string]),
-        measure(
-          PROGRAMS['official SDK: PKCE login + currentUser.profile()'] as (typeof PROGRAMS)[string],
-        ),
+        measure(program(name)),
+        measure(program('official SDK: PKCE login + currentUser.profile()')),
       ]);
       console.log(
-        `${program}: ${ours.loaded} B gzip loaded (${(ours.loaded / sdk.loaded).toFixed(2)} × the official SDK's ${sdk.loaded} B)`,
+        `${name}: ${ours.loaded} B gzip loaded (${(ours.loaded / sdk.loaded).toFixed(2)} × the official SDK's ${sdk.loaded} B)`,
       );
       expect(ours.loaded).toBeLessThanOrEqual(Math.round(budget * sdk.loaded));
     },
