@@ -19,6 +19,7 @@ import {
   RateLimitError,
   type Session,
 } from '../core/index.js';
+import { assertBaseUrl, assertFunction, assertMilliseconds } from '../core/internal.js';
 import type { CallOptions } from './_generated/params.js';
 import type { Resources } from './_generated/resources.js';
 import type { PrivateUserObject } from './_generated/types.js';
@@ -191,31 +192,9 @@ const REFUSED_AFTER_RENEWAL_MS = 5_000;
 const REFUSED_AFTER_RENEWAL =
   'The token refreshed after a 401 was refused too, so the client did not refresh again: check that apiUrl and accountsUrl belong together and that no proxy drops Authorization';
 
-function isLoopback(hostname: string): boolean {
-  return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
-}
-
+/** `apiUrl` checked by core's base-URL rules (https, or plain http to loopback), without a trailing slash. */
 function resolveApiUrl(value: unknown): string {
-  let url: URL;
-  try {
-    if (typeof value !== 'string') throw new TypeError('not a string');
-    url = new URL(value);
-  } catch {
-    throw new ConfigurationError(
-      'apiUrl',
-      'apiUrl must be an absolute URL such as https://api.spotify.com/v1',
-    );
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-    throw new ConfigurationError(
-      'apiUrl',
-      'apiUrl must use https:// (plain http:// only for 127.0.0.1, [::1] or localhost)',
-    );
-  }
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new ConfigurationError('apiUrl', 'apiUrl must have no query, fragment or credentials');
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  return assertBaseUrl(value, 'apiUrl', DEFAULT_API_URL).base;
 }
 
 function resolveNonNegative(value: unknown, option: string, fallback: number): number {
@@ -247,16 +226,9 @@ function resolveOptions(options: SpotifyWebAPIOptions): ResolvedOptions {
       throw new ConfigurationError(name, `${name} must be true or false`);
     }
   }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new ConfigurationError('fetch', 'fetch must be a function');
-  }
+  assertFunction(options.fetch, 'fetch');
   const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeout) || timeout <= 0 || timeout > 2_147_483_647) {
-    throw new ConfigurationError(
-      'timeout',
-      'timeout must be a positive whole number of milliseconds',
-    );
-  }
+  assertMilliseconds(timeout, 'timeout');
   const retry = options.retry ?? {};
   const limit = retry.limit ?? DEFAULT_RETRY_LIMIT;
   if (!Number.isInteger(limit) || limit < 0) {

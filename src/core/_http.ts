@@ -6,6 +6,10 @@
  *
  * Web-standard globals only.
  */
+
+// The signal check lives with the other asserts; the api imports it from here too.
+export { assertSignal } from './_assert.js';
+
 import {
   AbortedError,
   HTTPError,
@@ -117,6 +121,9 @@ function originOf(url: string): string {
  * to another path, or re-send a POST body to another origin (307/308) and take that
  * origin's answer for Spotify's. A redirect comes back as the answer; see {@link isRedirect}.
  *
+ * A {@link SelfTimedFetch} without a caller signal reads the answer under its own deadline;
+ * any other fetch goes through {@link sendWebRequest}.
+ *
  * @throws {TimeoutError} no complete answer within `timeout` (headers or body).
  * @throws {AbortedError} the caller's `signal` aborted.
  * @throws {NetworkError} no answer (refused, reset, DNS), or the body broke off.
@@ -127,35 +134,48 @@ export async function sendRequest(
   init: RequestInit,
   options: SendOptions,
 ): Promise<HttpResponse> {
+  const { fetch, timeout } = options;
+  if (options.signal !== undefined || !(SELF_TIMED in fetch)) {
+    return sendWebRequest(url, init, options);
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const { response, body } = await fetch(
+    url,
+    init.redirect === 'manual' ? init : { ...init, redirect: 'manual' },
+    timeout,
+    maxBodyBytes,
+  ).catch((error: unknown) => {
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    throw failure(
+      error,
+      'fetch',
+      url,
+      timeout,
+      timedOut ? { kind: 'timeout', reason: error } : undefined,
+    );
+  });
+  if (body.byteLength > maxBodyBytes) throw tooLarge(response.status, maxBodyBytes);
+  return {
+    status: response.status,
+    headers: response.headers,
+    text: decoder.decode(body),
+    response,
+  };
+}
+
+/**
+ * {@link sendRequest} for a web `fetch` (a {@link SelfTimedFetch} is called as a plain one):
+ * one timer and the caller's signal bound the fetch and the body read. What browsers and
+ * Workers run; the self-timed path is the token server's, and stays out of their bundles.
+ */
+export async function sendWebRequest(
+  url: string,
+  init: RequestInit,
+  options: SendOptions,
+): Promise<HttpResponse> {
   const { signal: callerSignal, timeout } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (callerSignal?.aborted === true) throw new AbortedError({ cause: callerSignal.reason });
-  if (callerSignal === undefined && SELF_TIMED in options.fetch) {
-    const { response, body } = await options
-      .fetch(
-        url,
-        init.redirect === 'manual' ? init : { ...init, redirect: 'manual' },
-        timeout,
-        maxBodyBytes,
-      )
-      .catch((error: unknown) => {
-        const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
-        throw failure(
-          error,
-          'fetch',
-          url,
-          timeout,
-          timedOut ? { kind: 'timeout', reason: error } : undefined,
-        );
-      });
-    if (body.byteLength > maxBodyBytes) throw tooLarge(response.status, maxBodyBytes);
-    return {
-      status: response.status,
-      headers: response.headers,
-      text: decoder.decode(body),
-      response,
-    };
-  }
 
   const controller = new AbortController();
   let stop: Stop | undefined;
@@ -394,13 +414,6 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
-/** Throws `InvalidArgumentError` unless `signal` is an `AbortSignal` or `undefined`. */
-export function assertSignal(signal: unknown): asserts signal is AbortSignal | undefined {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('signal', 'signal must be an AbortSignal');
-  }
-}
-
 /**
  * Settles with `promise`, or rejects with `AbortedError` once `signal` aborts
  * (the work behind `promise` goes on: it may be shared with other callers).
@@ -451,11 +464,26 @@ export function base64urlEncode(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * base64url(SHA-256(text)), without padding: the PKCE S256 code challenge of a verifier
+ * (RFC 7636 §4.2), and the fingerprint that names a refused refresh token in a store.
+ */
+export async function sha256Base64url(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return base64urlEncode(new Uint8Array(digest));
+}
+
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-/** Character code → 6-bit value, -1 outside the alphabet. */
-const BASE64URL_VALUES = new Int8Array(128).fill(-1);
-for (let index = 0; index < 64; index += 1) {
-  BASE64URL_VALUES[BASE64URL_ALPHABET.charCodeAt(index)] = index;
+/**
+ * Character code → 6-bit value, -1 outside the alphabet; made on the first decode, so that
+ * a bundle that never decodes (a browser's) carries no table-building code.
+ */
+let base64urlValues: Int8Array | undefined;
+
+function base64urlTable(): Int8Array {
+  const values = new Int8Array(128).fill(-1);
+  for (let index = 0; index < 64; index += 1) values[BASE64URL_ALPHABET.charCodeAt(index)] = index;
+  return values;
 }
 
 /**
@@ -471,7 +499,8 @@ export function base64urlDecode(text: string): Uint8Array {
   if (typeof text !== 'string' || text.length % 4 === 1) throw invalid();
   // A table walk: atob plus two replacements costs several times more (the token server
   // opens a sealed token per refresh).
-  const values = BASE64URL_VALUES;
+  base64urlValues ??= base64urlTable();
+  const values = base64urlValues;
   const length = text.length;
   const bytes = new Uint8Array((length * 3) >> 2);
   let out = 0;

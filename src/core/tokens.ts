@@ -1,4 +1,4 @@
-import { base64urlEncode } from './_http.js';
+import { sha256Base64url } from './_http.js';
 import { InvalidArgumentError } from './errors/index.js';
 
 /**
@@ -42,8 +42,7 @@ const FINGERPRINT_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
  * token in a store without keeping the secret at rest.
  */
 export async function refreshTokenFingerprint(refreshToken: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(refreshToken));
-  return `sha256:${base64urlEncode(new Uint8Array(digest))}`;
+  return `sha256:${await sha256Base64url(refreshToken)}`;
 }
 
 function fail(field: string, message: string): never {

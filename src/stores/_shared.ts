@@ -11,9 +11,9 @@ import {
   parseSessionTokens,
   type SessionTokens,
 } from '../core/index.js';
+import { assertSignal, MAX_TIMER_MS } from '../core/internal.js';
 
-/** The longest delay `setTimeout` honours (a longer one fires at once). */
-export const MAX_TIMER_MS = 2_147_483_647;
+export { MAX_TIMER_MS } from '../core/internal.js';
 
 /** Throws a clear error for a key no store can use. */
 export function checkKey(key: unknown): string {
@@ -45,6 +45,7 @@ export function checkLockOptions(options: TokenStoreLockOptions | undefined): {
     );
   }
   const { ttl, wait, signal } = options;
+  assertSignal(signal);
   if (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0) {
     throw new InvalidArgumentError(
       'options.wait',
