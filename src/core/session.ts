@@ -1,4 +1,5 @@
 import { assertSignal, type FetchLike, untilAborted } from './_http.js';
+import { sessionStores } from './_shared-rate-limit.js';
 import { StoreLease } from './_store-lease.js';
 import { validateRedirectUri } from './_urls.js';
 import { type CallbackInput, getCodeFromCallback } from './callback.js';
@@ -472,6 +473,8 @@ export class Session {
     this.#options = resolveOptions(options);
     this.#loaded = this.#options.store === undefined;
     this.#apply(this.#options.tokens);
+    // For the Web API client's shared rate limit (_shared-rate-limit.ts).
+    sessionStores.set(this, this.#options.store?.store);
   }
 
   /** A Session restored from `toJSON()` output (object or JSON text); same as `new Session({ ...options, tokens })`. */
