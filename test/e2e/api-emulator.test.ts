@@ -108,7 +108,8 @@ describe('every emulated operation through the typed client', () => {
     // Development Mode apps are refused the old path, as Spotify does.
     await expect(api.playlists.tracks.list(PLAYLIST)).rejects.toMatchObject({
       status: 403,
-      kind: 'other',
+      kind: 'withdrawn',
+      replacement: 'playlists.items.list',
     });
     const created = await api.playlists.create('From the client test', { public: false });
     const createdId = created.id as string;
