@@ -152,6 +152,13 @@ describe('every emulated operation through the typed client', () => {
     expect((await api.player.queue()).queue?.length).toBeGreaterThan(0);
     await api.player.pause();
 
+    // The withdrawn multi-gets answer an app with extended quota.
+    emulator.setExtendedQuota(DEMO_APP.clientId, true);
+    expect((await api.albums.getSeveral([ALBUM])).albums[0]?.id).toBe(ALBUM);
+    expect((await api.artists.getSeveral(ARTIST)).artists[0]?.id).toBe(ARTIST);
+    expect((await api.tracks.getSeveral([TRACK])).tracks[0]?.id).toBe(TRACK);
+    expect((await api.playlists.tracks.list(PLAYLIST)).items.length).toBeGreaterThan(0);
+
     const emulated = Object.keys(ROUTES).sort();
     expect(webApiKeysCalled().sort()).toEqual(emulated);
   });
