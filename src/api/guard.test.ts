@@ -5,6 +5,7 @@
  * Against the emulator and real processes: test/e2e/api-features.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { rejection } from '../../test/support/rejection.js';
 import {
   type Answer,
   type SeenRequest,
@@ -55,15 +56,6 @@ function client(server: TestServer, session: Session, options: SpotifyWebAPIOpti
     { apiUrl: server.apiUrl, retry: { backoff: () => 0 }, ...options },
     session,
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('scopes checked before sending', () => {

@@ -87,11 +87,12 @@ function withApi<T>(
         error.kind === 'insufficient_scope'
           ? ` ${scopeAdvice(request, session.getScope(), profile.name)}`
           : '';
-      throw new CommandError(
-        EXIT.failed,
-        `HTTP ${error.status} ${request}: ${error.message}${advice}`,
-        { cause: error },
-      );
+      // No response: the client refused the call before sending it (a scope the login lacks).
+      const what =
+        error.response === undefined
+          ? `${request} was not sent: this login lacks a scope it needs.`
+          : `HTTP ${error.status} ${request}: ${error.message}`;
+      throw new CommandError(EXIT.failed, `${what}${advice}`, { cause: error });
     }
   });
 }

@@ -272,7 +272,9 @@ async function readRateLimit(file: string, clientId: string): Promise<number | u
   let until: unknown;
   try {
     until = (JSON.parse(text) as { until?: unknown } | null)?.until;
-  } catch {}
+  } catch {
+    // Not JSON: refused below, like any other content.
+  }
   if (typeof until !== 'number' || !Number.isFinite(until)) {
     throw new StoreError('get', clientId, {
       message: `${file} does not hold a rate limit ({"until": ms since the epoch}): delete it`,
