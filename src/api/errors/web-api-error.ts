@@ -137,7 +137,7 @@ function classify(
  * Switch on `kind` (and `reason` for player commands), never on `message`.
  */
 export class WebAPIError extends SpotifyError {
-  /** HTTP status of the answer. */
+  /** HTTP status of the answer (403, Spotify's, for a call refused before sending). */
   readonly status: number;
   /** What went wrong, as a closed set of names; see {@link WebAPIErrorKind}. */
   readonly kind: WebAPIErrorKind;
