@@ -51,9 +51,13 @@ export function createGuard(checkScopes: boolean): RequestGuard {
       if (wait <= 0) return false;
       const seconds = Math.ceil(wait / 1000);
       if (seconds > maxWaitSeconds) {
+        const cap =
+          maxWaitSeconds > 0
+            ? `it waits up to retry.maxRetryAfter, ${maxWaitSeconds} s`
+            : 'it does not wait: autoRetry is off, or retry.maxRetryAfter 0';
         throw new RateLimitError({
           retryAfter: seconds,
-          message: `Spotify answered HTTP 429 to this app (client id ${session.getClientId()}) with a Retry-After that ends in ${seconds} s; every SpotifyWebAPI on the same store waits it out, and nothing was sent. Retry after ${seconds} s (the client itself waits up to retry.maxRetryAfter, ${maxWaitSeconds} s).`,
+          message: `Spotify answered HTTP 429 to this app (client id ${session.getClientId()}) with a Retry-After that ends in ${seconds} s, and every SpotifyWebAPI on the Session's store waits it out: nothing was sent. Retry after ${seconds} s (${cap}).`,
         });
       }
       await abortableSleep(wait, signal);
