@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SpotifyWebAPI, WebAPIError } from '../../src/api/index.js';
-import { type Scope, Session, type TokenStore } from '../../src/core/index.js';
+import { Session, type TokenStore } from '../../src/core/index.js';
 import {
   createEmulator,
   DEMO_APP,
@@ -61,7 +61,7 @@ function newSession(options: { store?: TokenStore; key?: string } = {}): Session
 /** Logs demo-user in (auto-approved) asking for `scope`. */
 async function login(session: Session, scope: readonly string[]): Promise<Session> {
   const state = Session.generateState();
-  const answer = await fetch(session.getAuthorizeUrl({ scope: scope as Scope[], state }), {
+  const answer = await fetch(session.getAuthorizeUrl({ scope, state }), {
     redirect: 'manual',
   });
   await answer.body?.cancel();
