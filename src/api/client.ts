@@ -23,13 +23,16 @@ import { assertBaseUrl, assertFunction, assertMilliseconds } from '../core/inter
 import type { CallOptions } from './_generated/params.js';
 import type { Resources } from './_generated/resources.js';
 import type { PrivateUserObject } from './_generated/types.js';
+import { createGuard, explainWithdrawn, type RequestGuard } from './_guard.js';
 import { createResources } from './_operations.js';
 import {
   type PageItem,
   type PageSource,
   type PaginateOptions,
+  type Paginator,
   paginatePages,
   resolveMax,
+  toPaginator,
 } from './_paginate.js';
 import type { ApiRequestOptions, Requester } from './_requester.js';
 import {
@@ -140,6 +143,14 @@ export interface SpotifyWebAPIOptions {
    * @default 60
    */
   refreshSkew?: number | undefined;
+  /**
+   * `SpotifyWebAPI` only: refuse a call to an operation of the Web API that needs a scope the
+   * Session's login was not granted, before sending it, with `WebAPIError`
+   * (`kind: 'insufficient_scope'`, `missingScopes`). Only when the granted scopes are known
+   * (the Session's `getScope()` is not empty), never for app (client-credentials) tokens.
+   * @default true
+   */
+  checkScopes?: boolean | undefined;
 }
 
 interface ResolvedOptions {
@@ -221,7 +232,7 @@ function resolveOptions(options: SpotifyWebAPIOptions): ResolvedOptions {
       'new SpotifyWebAPI(options, session) takes an options object first ({} for the defaults)',
     );
   }
-  for (const name of ['autoRefresh', 'autoRetry'] as const) {
+  for (const name of ['autoRefresh', 'autoRetry', 'checkScopes'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') {
       throw new ConfigurationError(name, `${name} must be true or false`);
     }
@@ -387,6 +398,9 @@ async function readHookResponse(response: Response): Promise<HttpResponse> {
   };
 }
 
+/** The guard of each `SpotifyWebAPI` (see `_guard.ts`); a `SpotifyWebAPIBase` has none. */
+const guards = new WeakMap<SpotifyWebAPIBase, RequestGuard>();
+
 /**
  * The Web API client without the resource groups: `me()` and `request()`,
  * with the same auth, refresh and retries as {@link SpotifyWebAPI}, which
@@ -519,8 +533,17 @@ export class SpotifyWebAPIBase implements Requester {
     const { signal, method } = request;
     let retries = 0;
     let renewed = false;
+    const guard = guards.get(this);
     for (;;) {
       const token = await this.#currentToken(signal);
+      const waited = await guard?.before(
+        method,
+        request.path,
+        this.#session,
+        autoRetry ? retry.maxRetryAfter : 0,
+        signal,
+      );
+      if (waited === true) continue;
       let response: HttpResponse;
       try {
         response = await this.#attempt(request, token);
@@ -560,6 +583,7 @@ export class SpotifyWebAPIBase implements Requester {
       }
       if (status === 429) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+        if (retryAfter !== undefined) await guard?.rateLimited(this.#session, retryAfter);
         const { maxRetryAfter } = retry;
         if (
           autoRetry &&
@@ -757,7 +781,31 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
     super(options, session);
     // Checked by super() already; kept here to rebase `next` links.
     this.#apiUrl = resolveApiUrl(options.apiUrl ?? DEFAULT_API_URL);
+    guards.set(this, createGuard(options.checkScopes !== false));
     Object.assign(this, createResources(this));
+  }
+
+  /**
+   * Sends one Web API request like {@link SpotifyWebAPIBase.request}, with the checks of the
+   * operation at that path: a scope the login lacks refuses it before sending
+   * (`checkScopes`), a wait Spotify asked this app for is shared with every client on the
+   * Session's store, and a withdrawn endpoint's 403 or 404 becomes `kind: 'withdrawn'`
+   * naming its replacement.
+   *
+   * @throws {WebAPIError} an error status (see `kind`), or a missing scope before sending.
+   * @throws {RateLimitError} 429 with no retry left, a `Retry-After` over the cap, or a wait
+   *   recorded by another client that lasts longer than the cap (nothing sent).
+   */
+  override async request<T = unknown>(
+    method: HttpMethod,
+    path: string,
+    options: ApiRequestOptions = {},
+  ): Promise<T> {
+    try {
+      return await super.request<T>(method, path, options);
+    } catch (error) {
+      throw explainWithdrawn(error);
+    }
   }
 
   /**
@@ -779,7 +827,7 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
   paginate<T = unknown>(
     first: string,
     options?: PaginateOptions & Pick<ApiRequestOptions, 'query'>,
-  ): AsyncGenerator<T, void, undefined>;
+  ): Paginator<T>;
   /**
    * Every item of a paged answer, page after page, following `next` links
    * (offset and cursor pages alike).
@@ -801,11 +849,11 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
   paginate<A extends object>(
     first: A | Promise<A>,
     options?: PaginateOptions,
-  ): AsyncGenerator<PageItem<A>, void, undefined>;
+  ): Paginator<PageItem<A>>;
   paginate<T = unknown>(
     first: string | PageSource<T> | Promise<PageSource<T>>,
     options: PaginateOptions & Pick<ApiRequestOptions, 'query'> = {},
-  ): AsyncGenerator<T, void, undefined> {
+  ): Paginator<T> {
     assertSignal(options.signal);
     const { signal, query } = options;
     const max = resolveMax(options.max);
@@ -818,12 +866,14 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
       page.catch(() => {});
       load = () => page;
     }
-    return paginatePages<T>(
-      load,
-      (next, nextSignal) =>
-        this.request('GET', rebaseLink(this.#apiUrl, next), { signal: nextSignal }),
-      max,
-      signal,
+    return toPaginator(
+      paginatePages<T>(
+        load,
+        (next, nextSignal) =>
+          this.request('GET', rebaseLink(this.#apiUrl, next), { signal: nextSignal }),
+        max,
+        signal,
+      ),
     );
   }
 }

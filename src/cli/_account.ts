@@ -3,7 +3,7 @@
  * Data goes to stdout, messages to stderr.
  */
 import { readFile } from 'node:fs/promises';
-import { OPERATIONS } from '../api/_generated/resources.js';
+import { operationAt } from '../api/_operations.js';
 import { SpotifyWebAPI, WebAPIError } from '../api/index.js';
 import type { Session } from '../core/index.js';
 import { CommandError, EXIT } from './_exit-codes.js';
@@ -87,11 +87,12 @@ function withApi<T>(
         error.kind === 'insufficient_scope'
           ? ` ${scopeAdvice(request, session.getScope(), profile.name)}`
           : '';
-      throw new CommandError(
-        EXIT.failed,
-        `HTTP ${error.status} ${request}: ${error.message}${advice}`,
-        { cause: error },
-      );
+      // No response: the client refused the call before sending it (a scope the login lacks).
+      const what =
+        error.response === undefined
+          ? `${request} was not sent: this login lacks a scope it needs.`
+          : `HTTP ${error.status} ${request}: ${error.message}`;
+      throw new CommandError(EXIT.failed, `${what}${advice}`, { cause: error });
     }
   });
 }
@@ -126,24 +127,10 @@ export function scopeAdvice(request: string, granted: readonly string[], profile
 
 /** The documented `METHOD /template` and its scopes for a concrete `METHOD /path`. */
 export function documentedScopes(request: string): [string, readonly string[]] | undefined {
-  const [method, path = ''] = request.split(' ');
-  const segments = path.split('/');
-  let best: [string, readonly string[], number] | undefined;
-  for (const { method: keyMethod, path: template, scopes = [] } of Object.values(OPERATIONS)) {
-    if (scopes.length === 0) continue;
-    const key = `${keyMethod} ${template}`;
-    const parts = template.split('/');
-    if (keyMethod !== method || parts.length !== segments.length) continue;
-    let literals = 0;
-    const matches = parts.every((part, index) => {
-      if (part.startsWith('{')) return segments[index] !== '';
-      literals++;
-      return part === segments[index];
-    });
-    // `/me/x` over `/{id}/x`: the template with the most fixed segments wins.
-    if (matches && (best === undefined || literals > best[2])) best = [key, scopes, literals];
-  }
-  return best === undefined ? undefined : [best[0], best[1]];
+  const [method = '', path = ''] = request.split(' ');
+  const operation = operationAt(method, path)?.[1];
+  if (operation?.scopes === undefined) return undefined;
+  return [`${operation.method} ${operation.path}`, operation.scopes];
 }
 
 /** Parses `--query k=v` entries. */

@@ -16,6 +16,7 @@ import type {
   StoreSync,
   Superseded,
 } from './_session-store.js';
+import { sessionStores } from './_shared-rate-limit.js';
 import { validateRedirectUri } from './_urls.js';
 import { type CallbackInput, getCodeFromCallback } from './callback.js';
 import {
@@ -452,6 +453,8 @@ export class Session {
     // With a store, its part is needed by the first call: start loading it now. A failure
     // is reported by that call (and the load tried again).
     this.#storeSync()?.catch(() => {});
+    // For the Web API client's shared rate limit (_shared-rate-limit.ts).
+    sessionStores.set(this, this.#options.store?.store);
   }
 
   /** A Session restored from `toJSON()` output (object or JSON text); same as `new Session({ ...options, tokens })`. */

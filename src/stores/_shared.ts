@@ -32,6 +32,22 @@ export function copyTokens(tokens: unknown): SessionTokens {
   return parseSessionTokens(tokens);
 }
 
+/** Checks the time given to `recordRateLimit()`: ms since the epoch. */
+export function checkUntil(until: unknown): number {
+  if (typeof until !== 'number' || !Number.isFinite(until)) {
+    throw new InvalidArgumentError(
+      'until',
+      'recordRateLimit(clientId, until) needs until as milliseconds since the epoch (Date.now() + Retry-After × 1000)',
+    );
+  }
+  return until;
+}
+
+/** A recorded end of a rate limit, if it is still ahead; `undefined` once it has passed. */
+export function stillAhead(until: number | undefined): number | undefined {
+  return until !== undefined && until > Date.now() ? until : undefined;
+}
+
 /** Checks `lock()` options; returns them as whole milliseconds. */
 export function checkLockOptions(options: TokenStoreLockOptions | undefined): {
   ttl: number;

@@ -17,7 +17,15 @@ import {
 } from '../core/index.js';
 import { acquireFileLock, currentHolder, extendFileLock, releaseFileLock } from './_file-lock.js';
 import { checkPrivateDirectory, ioCode, readText, removeFile, writeFileAtomic } from './_fs.js';
-import { checkKey, checkLockOptions, checkTtl, copyTokens, pollForLock } from './_shared.js';
+import {
+  checkKey,
+  checkLockOptions,
+  checkTtl,
+  checkUntil,
+  copyTokens,
+  pollForLock,
+  stillAhead,
+} from './_shared.js';
 
 export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
 
@@ -112,6 +120,14 @@ export class FileStore implements TokenStore {
     return join(this.directory, `${checkFileKey(key)}.json`);
   }
 
+  /**
+   * The file recording the Web API's rate limit on the app `clientId`: `<clientId>.rate-limit`
+   * (token files end in `.json`, so no key's tokens can take its place).
+   */
+  rateLimitFileOf(clientId: string): string {
+    return join(this.directory, `${checkFileKey(clientId)}.rate-limit`);
+  }
+
   async get(key: string): Promise<SessionTokens | undefined> {
     const file = this.fileOf(key);
     await this.#checkDirectory('get', key);
@@ -159,6 +175,36 @@ export class FileStore implements TokenStore {
       await removeFile(file);
     } catch (error) {
       throw ioError('delete', key, file, error);
+    }
+  }
+
+  /**
+   * When the Web API's rate limit on the app `clientId` ends (ms since the epoch), as recorded
+   * by any process using this directory; `undefined` when none is, or it has passed.
+   * @throws {StoreError} the file could not be read, or holds something else.
+   */
+  async rateLimitedUntil(clientId: string): Promise<number | undefined> {
+    const file = this.rateLimitFileOf(clientId);
+    await this.#checkDirectory('get', clientId);
+    return stillAhead(await readRateLimit(file, clientId));
+  }
+
+  /**
+   * Records that the Web API asked the app `clientId` to wait until `until` (ms since the
+   * epoch), in `<clientId>.rate-limit`, written atomically. A later time recorded already is
+   * kept (when two processes write at the same instant, the last write wins).
+   * @throws {StoreError} the file could not be read or written.
+   */
+  async recordRateLimit(clientId: string, until: number): Promise<void> {
+    const file = this.rateLimitFileOf(clientId);
+    const next = checkUntil(until);
+    await this.#checkDirectory('set', clientId);
+    const current = await readRateLimit(file, clientId);
+    if (current !== undefined && current >= next) return;
+    try {
+      await writeFileAtomic(this.directory, file, `${JSON.stringify({ until: next })}\n`);
+    } catch (error) {
+      throw ioError('set', clientId, file, error);
     }
   }
 
@@ -212,6 +258,29 @@ export class FileStore implements TokenStore {
       throw ioError(operation, key, this.directory, error);
     }
   }
+}
+
+/** The time recorded in a rate-limit file; `undefined` when there is none. */
+async function readRateLimit(file: string, clientId: string): Promise<number | undefined> {
+  let text: string | undefined;
+  try {
+    text = await readText(file);
+  } catch (error) {
+    throw ioError('get', clientId, file, error);
+  }
+  if (text === undefined) return undefined;
+  let until: unknown;
+  try {
+    until = (JSON.parse(text) as { until?: unknown } | null)?.until;
+  } catch {
+    // Not JSON: refused below, like any other content.
+  }
+  if (typeof until !== 'number' || !Number.isFinite(until)) {
+    throw new StoreError('get', clientId, {
+      message: `${file} does not hold a rate limit ({"until": ms since the epoch}): delete it`,
+    });
+  }
+  return until;
 }
 
 function ioError(
