@@ -5,9 +5,8 @@
  * endpoint's 403 or 404 names its replacement. `SpotifyWebAPIBase` never imports this file,
  * so browser bundles that only need `me()` and `request()` leave the table out.
  */
-import { abortableSleep } from '../core/_http.js';
-import { rateLimitedUntil, recordRateLimit } from '../core/_shared-rate-limit.js';
 import { RateLimitError, type Session } from '../core/index.js';
+import { abortableSleep, rateLimitedUntil, recordRateLimit } from '../core/internal.js';
 import { type Operation, operationAt, operationNamed } from './_operations.js';
 import { WebAPIError } from './errors/index.js';
 

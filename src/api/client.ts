@@ -1,5 +1,17 @@
 import {
+  ConfigurationError,
+  DEFAULT_TIMEOUT_MS,
+  InvalidArgumentError,
+  NetworkError,
+  NoRefreshTokenError,
+  RateLimitError,
+  type Session,
+} from '../core/index.js';
+import {
   abortableSleep,
+  assertBaseUrl,
+  assertFunction,
+  assertMilliseconds,
   assertSignal,
   type FetchLike,
   type HttpResponse,
@@ -9,17 +21,7 @@ import {
   redirectNotice,
   sendRequest,
   untilAborted,
-} from '../core/_http.js';
-import {
-  ConfigurationError,
-  DEFAULT_TIMEOUT_MS,
-  InvalidArgumentError,
-  NetworkError,
-  NoRefreshTokenError,
-  RateLimitError,
-  type Session,
-} from '../core/index.js';
-import { assertBaseUrl, assertFunction, assertMilliseconds } from '../core/internal.js';
+} from '../core/internal.js';
 import type { CallOptions } from './_generated/params.js';
 import type { Resources } from './_generated/resources.js';
 import type { PrivateUserObject } from './_generated/types.js';

@@ -56,7 +56,7 @@ async function run(
   body: () => Promise<void>,
 ): Promise<void> {
   const { runCommand } = await import('./_profile.js');
-  const { nearMissMessage, nearMissNames } = await import('../server/_env-near-miss.js');
+  const { nearMissMessage, nearMissNames } = await import('../server/internal.js');
   const known = ACCOUNT_VARIABLES.map(([name]) => name);
   for (const miss of nearMissNames(process.env, known)) {
     process.stderr.write(`spotify-session: ${nearMissMessage(miss)}\n`);

@@ -3,8 +3,8 @@
  * Data goes to stdout, messages to stderr.
  */
 import { readFile } from 'node:fs/promises';
-import { operationAt } from '../api/_operations.js';
 import { SpotifyWebAPI, WebAPIError } from '../api/index.js';
+import { operationAt } from '../api/internal.js';
 import type { Session } from '../core/index.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import {

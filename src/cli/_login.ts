@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AuthorizationError, Session } from '../core/index.js';
-import { bindServer, closeNow } from '../node/_listen.js';
+import { bindServer, closeNow } from '../node/internal.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import {
   openProfile,

@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { tolerateClosedStdio } from '../node/_stdio.js';
+import { tolerateClosedStdio } from '../node/internal.js';
 import { EXIT } from './_exit-codes.js';
 
 // `spotify-session … | head` or a closed terminal ends the output, never the command.

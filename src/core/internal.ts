@@ -1,7 +1,8 @@
 /**
  * What core shares with the other parts of this repository (api, stores, browser, server,
  * CLI), and nothing a user imports: the argument and option checks (`_assert.ts`), the URL
- * rules (`_urls.ts`), the HTTP layer (`_http.ts`) and the token server's request replay.
+ * rules (`_urls.ts`), the HTTP layer (`_http.ts`), the Web API's rate limit shared through a
+ * Session's store (`_shared-rate-limit.ts`) and the token server's request replay.
  * Parts import them from here, never from the `_`-prefixed files, so that core may move
  * them. Not an entry point of a package: any of it may change in any release.
  */
@@ -41,5 +42,6 @@ export {
   untilAborted,
   type WholeAnswer,
 } from './_http.js';
+export { rateLimitedUntil, recordRateLimit } from './_shared-rate-limit.js';
 export { createTokenRequestReplay } from './_token-request-replay.js';
 export { type AccountsBase, validateAccountsUrl, validateRedirectUri } from './_urls.js';

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
-import { bindServer, closeNow } from '../node/_listen.js';
+import { bindServer, closeNow } from '../node/internal.js';
 import { EmulatorDroppedConnection } from './_faults.js';
 
 /** Options of {@link Emulator.listen}. */

@@ -1,5 +1,5 @@
-import { isRedirect } from '../../core/_http.js';
 import { SpotifyError } from '../../core/index.js';
+import { isRedirect } from '../../core/internal.js';
 
 /**
  * What went wrong, read from the status and Spotify's documented error

@@ -7,8 +7,12 @@ import { createServer, type Server } from 'node:http';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { ConfigurationError } from '../../core/errors/index.js';
-import { type BoundAddress, bindServer } from '../../node/_listen.js';
-import { stdoutLogDestination, writeBestEffort } from '../../node/_stdio.js';
+import {
+  type BoundAddress,
+  bindServer,
+  stdoutLogDestination,
+  writeBestEffort,
+} from '../../node/internal.js';
 import { resolveLogger } from '../_resolve-options.js';
 import { json } from '../_responses.js';
 import type { TokenServerOptions } from '../options.js';
