@@ -90,7 +90,7 @@ function isPage(value: unknown): value is PageLike<unknown> {
 }
 
 /** The page in an answer: the answer itself, or the one page-shaped value it wraps. */
-export function findPage(answer: unknown): PageLike<unknown> {
+function findPage(answer: unknown): PageLike<unknown> {
   if (isPage(answer)) return answer;
   if (typeof answer === 'object' && answer !== null) {
     const pages = Object.values(answer).filter(isPage);

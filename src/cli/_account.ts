@@ -134,7 +134,7 @@ export function documentedScopes(request: string): [string, readonly string[]] |
 }
 
 /** Parses `--query k=v` entries. */
-export function parseQuery(entries: readonly string[]): Record<string, string> {
+function parseQuery(entries: readonly string[]): Record<string, string> {
   const query: Record<string, string> = {};
   for (const entry of entries) {
     const equals = entry.indexOf('=');

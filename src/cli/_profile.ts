@@ -39,7 +39,7 @@ export interface ResolvedProfile {
   settings: ProfileSettings | undefined;
 }
 
-export function validateProfileName(name: string): string {
+function validateProfileName(name: string): string {
   if (!PROFILE_PATTERN.test(name)) {
     throw new CommandError(
       EXIT.usage,
@@ -169,7 +169,7 @@ export async function openStoredSession(
 }
 
 /** Any failure as one line and an exit code (never a stack trace, never a secret). */
-export function toCommandError(error: unknown, profile = 'default'): CommandError {
+function toCommandError(error: unknown, profile = 'default'): CommandError {
   if (error instanceof CommandError) return error;
   if (error instanceof RefreshTokenRevokedError || error instanceof NoRefreshTokenError) {
     const flag = profile === 'default' ? '' : ` --profile ${profile}`;

@@ -75,7 +75,7 @@ export function assertPkce(confidential: boolean, codeVerifier: unknown, missing
  * subdomains, `[::1]`, and `127.0.0.0/8`, where emulators and test servers listen. Redirect
  * URIs follow Spotify's stricter rule instead (`validateRedirectUri`).
  */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, '');
   return (
     host === 'localhost' ||

@@ -7,9 +7,6 @@
  * Web-standard globals only.
  */
 
-// The signal check lives with the other asserts; the api imports it from here too.
-export { assertSignal } from './_assert.js';
-
 import {
   AbortedError,
   HTTPError,
@@ -57,9 +54,9 @@ export interface SelfTimedFetch extends FetchLike {
 }
 
 /** Largest body read when {@link SendOptions.maxBodyBytes} is not given. */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 /** Largest `Retry-After` believed, in seconds (one day). */
-export const DEFAULT_RETRY_AFTER_CAP_SECONDS = 86_400;
+const DEFAULT_RETRY_AFTER_CAP_SECONDS = 86_400;
 
 /** Options of {@link sendRequest}. */
 export interface SendOptions {

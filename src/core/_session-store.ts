@@ -21,7 +21,7 @@ import type { SessionTokens } from './tokens.js';
  * every page loads, and a bundler that does not split would wrap each of those modules in
  * a lazy initialiser. Imported this way, the chunk is this module and the lease alone.
  */
-export interface StoreKit {
+interface StoreKit {
   readonly parseSessionTokens: (value: unknown) => SessionTokens;
   readonly refreshTokenFingerprint: (refreshToken: string) => Promise<string>;
   readonly SpotifyError: typeof SpotifyError;

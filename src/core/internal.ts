@@ -8,25 +8,17 @@
  */
 export {
   assertBaseUrl,
-  assertCodeVerifier,
   assertFunction,
   assertMilliseconds,
-  assertPkce,
   assertSignal,
-  assertToken,
-  type BaseUrl,
   CODE_VERIFIER_PATTERN,
   isJsonObject,
-  isLoopbackHost,
   MAX_TIMER_MS,
 } from './_assert.js';
 export {
   abortableSleep,
   base64urlDecode,
   base64urlEncode,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_RETRY_AFTER_CAP_SECONDS,
-  errorFromResponse,
   type FetchLike,
   type HttpResponse,
   isRedirect,
@@ -35,13 +27,10 @@ export {
   redirectNotice,
   SELF_TIMED,
   type SelfTimedFetch,
-  type SendOptions,
   sendRequest,
-  sendWebRequest,
-  sha256Base64url,
   untilAborted,
   type WholeAnswer,
 } from './_http.js';
 export { rateLimitedUntil, recordRateLimit } from './_shared-rate-limit.js';
 export { createTokenRequestReplay } from './_token-request-replay.js';
-export { type AccountsBase, validateAccountsUrl, validateRedirectUri } from './_urls.js';
+export { validateAccountsUrl, validateRedirectUri } from './_urls.js';

@@ -68,7 +68,7 @@ export const DEFAULT_LOCK_WAIT_MS = 35_000;
  * `timeout`, whichever is longer): as long as the usual idle limit of the proxies and load
  * balancers between a client and Spotify, so an answer that comes at all comes within it.
  */
-export const DEFAULT_REFRESH_HARD_LIMIT_MS = 60_000;
+const DEFAULT_REFRESH_HARD_LIMIT_MS = 60_000;
 /** Seconds before expiry at which an access token counts as expired (`skewSeconds`). */
 const DEFAULT_SKEW_SECONDS = 60;
 

@@ -1,3 +1,4 @@
+import { isJsonObject } from './_assert.js';
 import { sha256Base64url } from './_http.js';
 import { InvalidArgumentError } from './errors/index.js';
 
@@ -63,7 +64,7 @@ export function parseSessionTokens(input: unknown): SessionTokens {
       fail('', 'is a string that is not JSON; pass the object from session.toJSON()');
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     fail('', 'must be the plain object returned by session.toJSON()');
   }
   const record = value as Record<string, unknown>;

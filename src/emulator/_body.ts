@@ -4,7 +4,7 @@
  */
 
 /** `undefined` when the body is larger than `maxBytes` (declared or actually sent). */
-export async function readBoundedBytes(
+async function readBoundedBytes(
   request: Request,
   maxBytes: number,
 ): Promise<Uint8Array | undefined> {

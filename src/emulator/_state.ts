@@ -5,9 +5,9 @@ import { WEB_API_PREFIX, webApiStatsKey } from './_webapi/router.js';
 import { WebApiState } from './_webapi/state.js';
 
 /** Latest time the clock may show (9999-12-31): later, dates stop printing as ISO 8601. */
-export const MAX_CLOCK_MS = Date.UTC(9999, 11, 31);
+const MAX_CLOCK_MS = Date.UTC(9999, 11, 31);
 /** Largest single clock advance: 100 years. */
-export const MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600;
+const MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600;
 
 /** Paths of the Accounts side that the stats count one by one. */
 const ACCOUNTS_PATHS = new Set(['/authorize', '/authorize/decision', '/api/token']);
@@ -19,7 +19,7 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PAT
  * and one `"METHOD (other path)"` bucket for everything else, so a client
  * walking random paths cannot grow the stats without bound.
  */
-export function statsKey(method: string, path: string): string {
+function statsKey(method: string, path: string): string {
   const verb = METHODS.has(method) ? method : 'OTHER';
   if (ACCOUNTS_PATHS.has(path)) return `${verb} ${path}`;
   if (path.startsWith(`${WEB_API_PREFIX}/`)) {

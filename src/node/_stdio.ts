@@ -22,7 +22,7 @@ const broken = new WeakSet<Writable>();
  * end its output instead of the process: without a listener, Node throws them as an
  * unhandled `'error'` event. Idempotent. Returns whether the stream still takes output.
  */
-export function tolerateClosedOutput(stream: Writable): () => boolean {
+function tolerateClosedOutput(stream: Writable): () => boolean {
   if (!stream.listeners('error').includes(markBroken)) stream.on('error', markBroken);
   return () => !broken.has(stream) && !stream.destroyed;
 }

@@ -3,10 +3,11 @@
  * bytes actually received), form or JSON, duplicates, oversized and malformed values.
  * Web-standard globals only.
  */
+import { isJsonObject } from '../core/internal.js';
 import { MAX_BODY_BYTES, MAX_FIELD_BYTES } from './options.js';
 
 /** Why the parameters could not be read; becomes an OAuth-shaped error answer. */
-export interface ParamsProblem {
+interface ParamsProblem {
   status: 400 | 413;
   error: 'invalid_request';
   description: string;
@@ -202,7 +203,7 @@ export async function readParams(
       // The parser's message quotes the body (which may hold a code): never pass it on.
       return problem('The request body is not valid JSON');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    if (!isJsonObject(parsed)) {
       return problem('The JSON request body must be an object');
     }
     // JSON.parse keeps the last of two equal keys; a form would refuse the pair, so must this.
@@ -210,7 +211,7 @@ export async function readParams(
     if (repeated !== undefined) return problem(`${repeated} must be sent only once`);
     for (const name of names) {
       if (!Object.hasOwn(parsed, name)) continue;
-      const value = (parsed as Record<string, unknown>)[name];
+      const value = parsed[name];
       if (value === null || value === undefined) continue;
       if (typeof value !== 'string') return problem(`${name} must be a string`);
       raw.set(name, [value]);

@@ -18,7 +18,7 @@ import type { AppEnv } from './token-server.js';
 const TAG_CHARACTERS = 22;
 
 /** The 429 answer. */
-export function tooManyRequests(decision: Extract<RateLimitDecision, { allowed: false }>): Answer {
+function tooManyRequests(decision: Extract<RateLimitDecision, { allowed: false }>): Answer {
   return oauthAnswer(
     429,
     'temporarily_unavailable',

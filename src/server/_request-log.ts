@@ -22,7 +22,7 @@ export function requestIdFrom(incoming: string | undefined): string {
 }
 
 /** What one answered request is recorded with. */
-export interface RequestRecord {
+interface RequestRecord {
   requestId: string;
   /** The request method as sent. */
   method: string;

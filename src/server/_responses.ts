@@ -113,7 +113,7 @@ export function oauthError(
 }
 
 /** The body of {@link invalidRefreshToken}. */
-export const INVALID_REFRESH_TOKEN = {
+const INVALID_REFRESH_TOKEN = {
   error: 'invalid_grant',
   error_description: 'Invalid refresh token',
 } as const;
@@ -126,7 +126,7 @@ export const INVALID_REFRESH_TOKEN = {
 export const invalidRefreshToken: Answer = { status: 400, body: INVALID_REFRESH_TOKEN };
 
 /** Longest `Retry-After` passed on to the app, in seconds. */
-export const MAX_RETRY_AFTER_SECONDS = 3600;
+const MAX_RETRY_AFTER_SECONDS = 3600;
 /** Longest `error` / `error_description` passed on from Spotify, in characters. */
 const MAX_OAUTH_FIELD_LENGTH = 256;
 

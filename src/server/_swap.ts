@@ -4,6 +4,7 @@
  * https://developer.spotify.com/documentation/ios/concepts/token-swap-and-refresh). Checks the optional parameters newer SDKs send.
  */
 import { authorizationCodeGrant } from '../core/grants.js';
+import { CODE_VERIFIER_PATTERN } from '../core/internal.js';
 import type { Answer } from './_responses.js';
 import type { TokenCall, TokenRouteContext } from './_route-context.js';
 import {
@@ -19,7 +20,6 @@ import {
 } from './_token-request.js';
 
 const SWAP_PARAMS = ['code', 'code_verifier', 'redirect_uri', 'client_id', 'grant_type'] as const;
-const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9._~-]{43,128}$/;
 
 /** The `/swap` route. */
 export function swapRoute(ctx: TokenRouteContext): TokenRoute {

@@ -15,7 +15,7 @@ import type { UpstreamOutcome } from './metrics.js';
 import type { AppEnv } from './token-server.js';
 
 /** Longest `expires_in` passed on, in seconds (Spotify's access tokens last one hour). */
-export const MAX_EXPIRES_IN = 86_400;
+const MAX_EXPIRES_IN = 86_400;
 
 /** A token route: one request in, one answer out. */
 export type TokenRoute = (call: TokenCall) => Promise<Answer>;

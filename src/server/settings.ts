@@ -36,7 +36,7 @@ export interface Rule<T> {
  * `listener` the Node listener (`ServeSettings`, `ServeTokenServerOptions`), `mode` only
  * decides which mode `serve` runs in.
  */
-export type SettingPart = 'app' | 'server' | 'listener' | 'mode';
+type SettingPart = 'app' | 'server' | 'listener' | 'mode';
 
 /** One setting: everything about it. */
 export interface Setting<T = unknown> {
@@ -72,7 +72,7 @@ export interface Setting<T = unknown> {
 }
 
 /** Log levels pino knows, plus `silent`. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Spotify's refresh tokens last six months from the original authorization (https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens). */
 export const DEFAULT_REFRESH_TOKEN_MAX_AGE = 15_552_000;
@@ -554,7 +554,7 @@ export const TOKEN_SERVER_SETTINGS = {
 };
 
 /** The key of a row of {@link TOKEN_SERVER_SETTINGS}. */
-export type SettingKey = keyof typeof TOKEN_SERVER_SETTINGS;
+type SettingKey = keyof typeof TOKEN_SERVER_SETTINGS;
 
 /** Every row, in the table's order. */
 export const SETTING_ROWS: readonly Setting[] =

@@ -29,7 +29,7 @@ export type PlayerErrorReason =
 const REALM = 'spotify';
 
 /** The one message Spotify sends for every missing, unknown or expired token (since July 2026). */
-export const INVALID_TOKEN_MESSAGE = 'Missing/invalid/expired access token';
+const INVALID_TOKEN_MESSAGE = 'Missing/invalid/expired access token';
 export const MALFORMED_AUTH_MESSAGE = 'Only valid bearer authentication supported';
 export const INSUFFICIENT_SCOPE_MESSAGE = 'Insufficient client scope';
 export const NOT_ALLOWLISTED_MESSAGE = 'User not registered in the Developer Dashboard';

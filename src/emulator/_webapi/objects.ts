@@ -42,7 +42,7 @@ function images(id: string): Json[] {
   ];
 }
 
-export function simplifiedArtist(links: Links, artist: CatalogueArtist): Json {
+function simplifiedArtist(links: Links, artist: CatalogueArtist): Json {
   return {
     external_urls: openUrl('artist', artist.id),
     href: `${links.api}/artists/${artist.id}`,

@@ -43,7 +43,7 @@ export function page<T>(
   });
 }
 
-export function albumTracksPage(
+function albumTracksPage(
   links: Links,
   albumId: string,
   url: URL,
@@ -61,7 +61,7 @@ export function fullAlbum(links: Links, albumId: string): Record<string, unknown
   return albumObject(links, album, albumTracksPage(links, album.id, url));
 }
 
-export function fullShow(links: Links, showId: string): Record<string, unknown> | undefined {
+function fullShow(links: Links, showId: string): Record<string, unknown> | undefined {
   const show = findShow(showId);
   if (show === undefined) return undefined;
   const url = new URL(`${links.api}/shows/${show.id}/episodes`);

@@ -59,7 +59,7 @@ export interface PlayerRecord {
   queue: string[];
 }
 
-export interface PlayRecord {
+interface PlayRecord {
   uri: string;
   playedAt: number;
   contextUri: string | null;
