@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   createEmulator,
+  DEFAULT_EMULATOR_HOST,
   DEMO_APP,
   DEMO_USERS,
   type EmulatorOptions,
@@ -89,7 +90,7 @@ export function registerEmulatorCommand(program: Command): void {
       'Run a local Spotify for development and tests: the Accounts service (GET /authorize, POST /api/token) and the Web API under /v1.',
     )
     .option('--port <port>', 'TCP port (0 = any free port)', parsePort, 4510)
-    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--host <host>', 'interface to bind', DEFAULT_EMULATOR_HOST)
     .option('--client-id <id>', `client id of the app (default: ${DEMO_APP.clientId})`)
     .option('--client-secret <secret>', 'client secret of the app (default: the demo secret)')
     .option(

@@ -3,7 +3,7 @@
  * (RFC 8252 §7.3), as Spotify recommends for apps that cannot keep a secret.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { AuthorizationError, Session } from '../core/index.js';
+import { AuthorizationError, DEFAULT_ACCOUNTS_URL, Session } from '../core/index.js';
 import { bindServer, closeNow } from '../node/internal.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import {
@@ -262,7 +262,7 @@ async function checkAuthorizeUrl(
           (error as Error).message);
     throw new CommandError(
       EXIT.failed,
-      `Cannot reach ${where}: ${reason}. Check SPOTIFY_ACCOUNTS_URL (unset means https://accounts.spotify.com) and the network`,
+      `Cannot reach ${where}: ${reason}. Check SPOTIFY_ACCOUNTS_URL (unset means ${DEFAULT_ACCOUNTS_URL}) and the network`,
       { cause: error },
     );
   }

@@ -45,8 +45,13 @@ export function assertToken(value: unknown, argument: string): asserts value is 
   }
 }
 
-/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
-export const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9._~-]{43,128}$/;
+/** RFC 7636 §4.1: a code verifier is 43 to 128 characters long… */
+export const MIN_CODE_VERIFIER_LENGTH = 43;
+export const MAX_CODE_VERIFIER_LENGTH = 128;
+/** …of the unreserved characters. */
+export const CODE_VERIFIER_PATTERN = new RegExp(
+  `^[A-Za-z0-9._~-]{${MIN_CODE_VERIFIER_LENGTH},${MAX_CODE_VERIFIER_LENGTH}}$`,
+);
 
 /** Throws `InvalidArgumentError` naming `argument` unless `value` is an RFC 7636 code verifier. */
 export function assertCodeVerifier(
@@ -56,7 +61,7 @@ export function assertCodeVerifier(
   if (typeof value !== 'string' || !CODE_VERIFIER_PATTERN.test(value)) {
     throw new InvalidArgumentError(
       argument,
-      `${argument} must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636 §4.1); use Session.generateCodeVerifier()`,
+      `${argument} must be ${MIN_CODE_VERIFIER_LENGTH} to ${MAX_CODE_VERIFIER_LENGTH} characters of [A-Za-z0-9._~-] (RFC 7636 §4.1); use Session.generateCodeVerifier()`,
     );
   }
 }

@@ -1,6 +1,9 @@
 import { assertBaseUrl, type BaseUrl } from './_assert.js';
 import { ConfigurationError } from './errors/index.js';
 
+/** Spotify's Accounts service. */
+export const DEFAULT_ACCOUNTS_URL = 'https://accounts.spotify.com';
+
 /** Schemes that can never be an app's redirect target (they run code or read local data). */
 const FORBIDDEN_REDIRECT_SCHEMES = new Set([
   'javascript:',
@@ -93,5 +96,5 @@ export type AccountsBase = BaseUrl;
  * servers listen. A path prefix is kept (for proxies); query and fragment are refused.
  */
 export function validateAccountsUrl(value: unknown): AccountsBase {
-  return assertBaseUrl(value, 'accountsUrl', 'https://accounts.spotify.com');
+  return assertBaseUrl(value, 'accountsUrl', DEFAULT_ACCOUNTS_URL);
 }

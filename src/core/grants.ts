@@ -34,7 +34,7 @@ import {
   sendRequest,
   sendWebRequest,
 } from './_http.js';
-import { validateAccountsUrl } from './_urls.js';
+import { DEFAULT_ACCOUNTS_URL, validateAccountsUrl } from './_urls.js';
 import {
   ConfigurationError,
   InvalidArgumentError,
@@ -43,8 +43,7 @@ import {
   RefreshTokenRevokedError,
 } from './errors/index.js';
 
-/** Spotify's Accounts service. */
-export const DEFAULT_ACCOUNTS_URL = 'https://accounts.spotify.com';
+export { DEFAULT_ACCOUNTS_URL };
 /** Milliseconds a token request may take before it fails with `TimeoutError`. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /**

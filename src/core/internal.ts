@@ -13,7 +13,9 @@ export {
   assertSignal,
   CODE_VERIFIER_PATTERN,
   isJsonObject,
+  MAX_CODE_VERIFIER_LENGTH,
   MAX_TIMER_MS,
+  MIN_CODE_VERIFIER_LENGTH,
 } from './_assert.js';
 export {
   abortableSleep,

@@ -1,4 +1,9 @@
-import { assertCodeVerifier, CODE_VERIFIER_PATTERN } from './_assert.js';
+import {
+  assertCodeVerifier,
+  CODE_VERIFIER_PATTERN,
+  MAX_CODE_VERIFIER_LENGTH,
+  MIN_CODE_VERIFIER_LENGTH,
+} from './_assert.js';
 import { base64urlEncode, sha256Base64url } from './_http.js';
 import { InvalidArgumentError } from './errors/index.js';
 
@@ -25,10 +30,14 @@ export function generateState(): string {
  * `crypto.getRandomValues` (64 characters ≈ 387 bits of entropy).
  */
 export function generateCodeVerifier(length: number = DEFAULT_CODE_VERIFIER_LENGTH): string {
-  if (!Number.isInteger(length) || length < 43 || length > 128) {
+  if (
+    !Number.isInteger(length) ||
+    length < MIN_CODE_VERIFIER_LENGTH ||
+    length > MAX_CODE_VERIFIER_LENGTH
+  ) {
     throw new InvalidArgumentError(
       'length',
-      'A code verifier must be 43 to 128 characters long (RFC 7636 §4.1)',
+      `A code verifier must be ${MIN_CODE_VERIFIER_LENGTH} to ${MAX_CODE_VERIFIER_LENGTH} characters long (RFC 7636 §4.1)`,
     );
   }
   let verifier = '';

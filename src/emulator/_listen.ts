@@ -3,6 +3,9 @@ import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { bindServer, closeNow } from '../node/internal.js';
 import { EmulatorDroppedConnection } from './_faults.js';
 
+/** The interface {@link Emulator.listen} binds when given none: loopback only. */
+export const DEFAULT_EMULATOR_HOST = '127.0.0.1';
+
 /** Options of {@link Emulator.listen}. */
 export interface ListenOptions {
   /**
@@ -35,7 +38,7 @@ export async function listenOn(
   fetchHandler: (request: Request) => Promise<Response>,
   options: ListenOptions = {},
 ): Promise<EmulatorServer> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? DEFAULT_EMULATOR_HOST;
   const server = createAdaptorServer({
     fetch: async (request: Request, env: HttpBindings | unknown) => {
       try {

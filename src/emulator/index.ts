@@ -5,7 +5,7 @@
  */
 export { createEmulator, type Emulator } from './_emulator.js';
 export type { ActiveFault, EmulatorFault, FaultEndpoint } from './_faults.js';
-export type { EmulatorServer, ListenOptions } from './_listen.js';
+export { DEFAULT_EMULATOR_HOST, type EmulatorServer, type ListenOptions } from './_listen.js';
 export {
   DEMO_APP,
   DEMO_USERS,

@@ -4,7 +4,11 @@
  * https://developer.spotify.com/documentation/ios/concepts/token-swap-and-refresh). Checks the optional parameters newer SDKs send.
  */
 import { authorizationCodeGrant } from '../core/grants.js';
-import { CODE_VERIFIER_PATTERN } from '../core/internal.js';
+import {
+  CODE_VERIFIER_PATTERN,
+  MAX_CODE_VERIFIER_LENGTH,
+  MIN_CODE_VERIFIER_LENGTH,
+} from '../core/internal.js';
 import type { Answer } from './_responses.js';
 import type { TokenCall, TokenRouteContext } from './_route-context.js';
 import {
@@ -36,7 +40,7 @@ export function swapRoute(ctx: TokenRouteContext): TokenRoute {
     const codeVerifier = params.get('code_verifier');
     if (codeVerifier !== undefined && !CODE_VERIFIER_PATTERN.test(codeVerifier)) {
       return invalidRequest(
-        'code_verifier is malformed (43-128 characters of A-Z a-z 0-9 . _ ~ -)',
+        `code_verifier is malformed (${MIN_CODE_VERIFIER_LENGTH}-${MAX_CODE_VERIFIER_LENGTH} characters of A-Z a-z 0-9 . _ ~ -)`,
       );
     }
     const keyring = ctx.loadedKeyring ?? (await keyringOrAnswer(ctx));
