@@ -1,5 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import {
+  CODE_VERIFIER_PATTERN,
+  MAX_CODE_VERIFIER_LENGTH,
+  MIN_CODE_VERIFIER_LENGTH,
+} from './_assert.js';
 import { InvalidArgumentError } from './errors/index.js';
 import {
   generateCodeChallenge,
@@ -10,6 +15,14 @@ import {
 } from './pkce.js';
 
 describe('PKCE', () => {
+  it('takes one rule for the length: the pattern accepts exactly MIN to MAX characters', () => {
+    const of = (length: number) => CODE_VERIFIER_PATTERN.test('a'.repeat(length));
+    expect(of(MIN_CODE_VERIFIER_LENGTH - 1)).toBe(false);
+    expect(of(MIN_CODE_VERIFIER_LENGTH)).toBe(true);
+    expect(of(MAX_CODE_VERIFIER_LENGTH)).toBe(true);
+    expect(of(MAX_CODE_VERIFIER_LENGTH + 1)).toBe(false);
+  });
+
   it('computes the RFC 7636 appendix B challenge', async () => {
     await expect(
       generateCodeChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'),
