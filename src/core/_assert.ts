@@ -62,7 +62,7 @@ export function assertCodeVerifier(
   if (typeof value !== 'string' || !CODE_VERIFIER_PATTERN.test(value)) {
     throw new InvalidArgumentError(
       argument,
-      `${argument} must be ${MIN_CODE_VERIFIER_LENGTH} to ${MAX_CODE_VERIFIER_LENGTH} characters of [A-Za-z0-9._~-] (RFC 7636 §4.1); use Session.generateCodeVerifier()`,
+      `${argument} must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636 §4.1); use Session.generateCodeVerifier()`,
     );
   }
 }

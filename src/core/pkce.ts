@@ -37,7 +37,7 @@ export function generateCodeVerifier(length: number = DEFAULT_CODE_VERIFIER_LENG
   ) {
     throw new InvalidArgumentError(
       'length',
-      `A code verifier must be ${MIN_CODE_VERIFIER_LENGTH} to ${MAX_CODE_VERIFIER_LENGTH} characters long (RFC 7636 §4.1)`,
+      'A code verifier must be 43 to 128 characters long (RFC 7636 §4.1)',
     );
   }
   let verifier = '';
