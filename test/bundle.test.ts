@@ -89,7 +89,8 @@ const AGAINST_THE_SDK = [
   {
     name: 'browser login + BrowserStore + api.me() (SpotifyWebAPIBase)',
     target: '7 kB',
-    budget: 3.5,
+    // + the login lifetime (authorizedAt, getRefreshTokenExpiresAt, onLoginExpiring): 0.03.
+    budget: 3.53,
   },
   {
     name: 'PKCE login + api.me() (SpotifyWebAPI, every operation)',

@@ -74,12 +74,15 @@ async function printValidToken(session: Session, flags: { json?: boolean | undef
 function withApi<T>(
   flags: ProfileFlags,
   env: NodeJS.ProcessEnv,
-  call: (api: SpotifyWebAPI) => Promise<T>,
+  call: (api: SpotifyWebAPI, session: Session) => Promise<T>,
 ): Promise<T> {
   return withStoredSession(flags, env, async (session, profile) => {
     const apiUrl = resolveApiUrl(env, profile);
     try {
-      return await call(new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session));
+      return await call(
+        new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session),
+        session,
+      );
     } catch (error) {
       if (!(error instanceof WebAPIError)) throw error;
       const request = `${error.method} ${error.path}`;
@@ -206,22 +209,26 @@ export async function callApi(
   print(result, process.stdout.isTTY === true);
 }
 
-/** `whoami`: the logged-in user. */
+/** `whoami`: the logged-in user, and until when the login lasts. */
 export async function whoami(
   flags: ProfileFlags & { json?: boolean | undefined },
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const me = (await withApi(flags, env, (api) => api.me())) as {
-    id: string;
-    display_name?: string | null;
-    email?: string;
-  };
+  const { me, loginEnd } = await withApi(flags, env, async (api, session) => ({
+    me: (await api.me()) as { id: string; display_name?: string | null; email?: string },
+    loginEnd: session.getRefreshTokenExpiresAt(),
+  }));
   if (flags.json === true) {
     print(me, process.stdout.isTTY === true);
     return;
   }
   const name = me.display_name ?? me.id;
-  process.stdout.write(`${name} (${me.id})\n`);
+  // Spotify ends every login six months after it began, however often it is refreshed.
+  const validUntil =
+    loginEnd === undefined
+      ? 'unknown (this login was stored by an older version; run `spotify-session login` to start one whose end is known)'
+      : new Date(loginEnd * 1000).toISOString();
+  process.stdout.write(`${name} (${me.id})\nlogin valid until ${validUntil}\n`);
 }
 
 /** `logout`: forgets the profile's tokens and settings. */

@@ -9,16 +9,23 @@ import { ConfigurationError, InvalidArgumentError } from './errors/index.js';
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * Throws `ConfigurationError` naming `option` unless `value` is a whole number of
- * milliseconds from 1 to {@link MAX_TIMER_MS} (a timeout, a lock's ttl or wait).
+ * Throws `ConfigurationError` naming `option` unless `value` is a whole number of `unit` from
+ * 1 to {@link MAX_TIMER_MS}: seconds for a login's lifetime or a margin before its end (the
+ * bound is then 68 years), milliseconds through {@link assertMilliseconds}.
  */
-export function assertMilliseconds(value: unknown, option: string): asserts value is number {
+export function assertDuration(
+  value: unknown,
+  option: string,
+  unit: 'milliseconds' | 'seconds',
+): asserts value is number {
   if (!Number.isInteger(value) || (value as number) <= 0 || (value as number) > MAX_TIMER_MS) {
-    throw new ConfigurationError(
-      option,
-      `${option} must be a positive whole number of milliseconds`,
-    );
+    throw new ConfigurationError(option, `${option} must be a positive whole number of ${unit}`);
   }
+}
+
+/** {@link assertDuration} in milliseconds (a timeout, a lock's ttl or wait). */
+export function assertMilliseconds(value: unknown, option: string): asserts value is number {
+  assertDuration(value, option, 'milliseconds');
 }
 
 /** Throws `ConfigurationError` naming `option` unless `value` is a function or `undefined`. */

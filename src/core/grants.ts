@@ -57,6 +57,15 @@ export const DEFAULT_EXPIRES_IN_SECONDS = 3600;
  * keep using a dead token.
  */
 export const MAX_EXPIRES_IN_SECONDS = 86_400;
+/**
+ * Seconds a Spotify refresh token works after the user's original authorization, however
+ * often it is refreshed or rotated: six months
+ * (https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens), counted
+ * as 180 days — the shortest six months can be is 181, so a login never outlives it here.
+ * The Session's `refreshTokenLifetimeSeconds`, the token server's `refreshTokenMaxAge` and
+ * the Redis store's `ttl` default to it.
+ */
+export const DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS = 15_552_000;
 
 /** The grant a token request is for. */
 export type Grant = 'authorization_code' | 'refresh_token' | 'client_credentials';

@@ -114,6 +114,15 @@ describe('Session construction', () => {
       [{ fetch: 'nope' as unknown as typeof fetch }, 'fetch'],
       [{ now: 1 as unknown as () => number }, 'now'],
       [{ onTokens: {} as unknown as () => void }, 'onTokens'],
+      [{ onLoginExpiring: 'warn' as unknown as () => void }, 'onLoginExpiring'],
+      [{ refreshTokenLifetimeSeconds: 0 }, 'refreshTokenLifetimeSeconds'],
+      [{ refreshTokenLifetimeSeconds: 1.5 }, 'refreshTokenLifetimeSeconds'],
+      [
+        { refreshTokenLifetimeSeconds: '15552000' as unknown as number },
+        'refreshTokenLifetimeSeconds',
+      ],
+      [{ loginExpiringMarginSeconds: 0 }, 'loginExpiringMarginSeconds'],
+      [{ loginExpiringMarginSeconds: Number.POSITIVE_INFINITY }, 'loginExpiringMarginSeconds'],
     ];
     for (const [options, option] of cases) {
       try {
@@ -760,6 +769,174 @@ describe('onTokens', () => {
     expect(error).toBeInstanceOf(TokenCallbackError);
     expect(error.cause).toBe(failure);
     expect(s.getRefreshToken()).toBe('ROTATED');
+  });
+});
+
+describe('login lifetime (authorizedAt)', () => {
+  const SIX_MONTHS = 15_552_000;
+  const AUTHORIZED_AT = NOW / 1000;
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it('records authorizedAt at the code exchange, with and without a secret, from before the request', async () => {
+    let now = NOW;
+    const { fetch } = stub(() => {
+      now += 5_000; // Spotify answers later: the login's end is counted from before the request.
+      return json(TOKENS);
+    });
+    for (const clientSecret of [CLIENT_SECRET, undefined]) {
+      now = NOW;
+      const s = session({ fetch, clientSecret, now: () => now });
+      expect(s.getRefreshTokenExpiresAt()).toBeUndefined();
+      await s.requestAccessToken('C', clientSecret === undefined ? 'v'.repeat(43) : undefined);
+      expect(s.toJSON().authorizedAt).toBe(AUTHORIZED_AT);
+      expect(s.getRefreshTokenExpiresAt()).toBe(AUTHORIZED_AT + SIX_MONTHS);
+    }
+  });
+
+  it('carries it through every refresh and rotation, in onTokens, toJSON and restored Sessions', async () => {
+    let now = NOW;
+    const { fetch } = stub(
+      json(TOKENS),
+      json({ ...TOKENS, access_token: 'ACCESS-2', refresh_token: 'REFRESH-2' }),
+      json({ ...TOKENS, access_token: 'ACCESS-3', refresh_token: undefined }),
+    );
+    const heard: SessionTokens[] = [];
+    const s = session({ fetch, now: () => now, onTokens: (tokens) => heard.push(tokens) });
+    await s.requestAccessToken('C');
+    now += 30 * 86_400_000;
+    await s.refreshAccessToken();
+    now += 30 * 86_400_000;
+    await s.refreshAccessToken();
+    expect(s.getRefreshToken()).toBe('REFRESH-2');
+    expect(heard.map((tokens) => tokens.authorizedAt)).toEqual([
+      AUTHORIZED_AT,
+      AUTHORIZED_AT,
+      AUTHORIZED_AT,
+    ]);
+    expect(s.getRefreshTokenExpiresAt()).toBe(AUTHORIZED_AT + SIX_MONTHS);
+    const restored = Session.fromJSON({ clientId: CLIENT_ID }, JSON.stringify(s));
+    expect(restored.getRefreshTokenExpiresAt()).toBe(AUTHORIZED_AT + SIX_MONTHS);
+    expect(session({ tokens: s.toJSON() }).toJSON()).toEqual(s.toJSON());
+  });
+
+  it('follows refreshTokenLifetimeSeconds', async () => {
+    const { fetch } = stub(json(TOKENS));
+    const s = session({ fetch, refreshTokenLifetimeSeconds: 86_400 });
+    await s.requestAccessToken('C');
+    expect(s.getRefreshTokenExpiresAt()).toBe(AUTHORIZED_AT + 86_400);
+  });
+
+  it('is unknown, never guessed: older stored tokens, a refresh token from elsewhere, app tokens', async () => {
+    const { fetch } = stub(json({ ...TOKENS, refresh_token: 'REFRESH-2' }));
+    const older = session({ fetch, tokens: { refreshToken: 'R', expiresAt: 1 } });
+    await older.refreshAccessToken();
+    expect(older.getRefreshTokenExpiresAt()).toBeUndefined();
+    expect(older.toJSON()).not.toHaveProperty('authorizedAt');
+
+    const tokens = { refreshToken: 'R', authorizedAt: AUTHORIZED_AT };
+    const other = session({ fetch, tokens });
+    await other.refreshAccessToken('SOMEONE-ELSES');
+    expect(other.toJSON().authorizedAt).toBeUndefined();
+    const set = session({ tokens });
+    set.setRefreshToken('R');
+    expect(set.getRefreshTokenExpiresAt()).toBe(AUTHORIZED_AT + SIX_MONTHS);
+    set.setRefreshToken('FROM-A-DATABASE');
+    expect(set.getRefreshTokenExpiresAt()).toBeUndefined();
+
+    const app = session({ fetch: stub(json({ ...TOKENS, refresh_token: undefined })).fetch });
+    await app.requestCredentialsToken();
+    expect(app.toJSON()).not.toHaveProperty('authorizedAt');
+    expect(app.getRefreshTokenExpiresAt()).toBeUndefined();
+  });
+
+  it('is dropped with a refresh token Spotify refused', async () => {
+    const { fetch } = stub(
+      json({ error: 'invalid_grant', error_description: 'Refresh token revoked' }, 400),
+    );
+    const s = session({ fetch, tokens: { refreshToken: 'R', authorizedAt: AUTHORIZED_AT } });
+    await expect(s.refreshAccessToken()).rejects.toBeInstanceOf(RefreshTokenRevokedError);
+    expect(s.getRefreshTokenExpiresAt()).toBeUndefined();
+    expect(s.toJSON()).not.toHaveProperty('authorizedAt');
+  });
+
+  it('onLoginExpiring: once per authorization, when less than the margin remains', async () => {
+    let now = NOW;
+    const warnings: unknown[] = [];
+    const { fetch } = stub(json(TOKENS), json({ ...TOKENS, refresh_token: undefined }));
+    const s = session({ fetch, now: () => now, onLoginExpiring: (w) => warnings.push(w) });
+    await s.requestAccessToken('C');
+    const end = AUTHORIZED_AT + SIX_MONTHS;
+    now = (end - 7 * 86_400) * 1000; // exactly 7 days left: not yet
+    await s.refreshAccessToken();
+    await tick();
+    expect(warnings).toEqual([]);
+    now += 1000;
+    await s.refreshAccessToken();
+    await tick();
+    expect(warnings).toEqual([{ expiresAt: end, remaining: 7 * 86_400 - 1 }]);
+    now += 3600_000;
+    await s.refreshAccessToken();
+    await tick();
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('onLoginExpiring: a new login (a new authorizedAt) may warn again', async () => {
+    let now = NOW;
+    const warnings: unknown[] = [];
+    const { fetch } = stub(json(TOKENS));
+    const s = session({
+      fetch,
+      now: () => now,
+      refreshTokenLifetimeSeconds: 3600,
+      loginExpiringMarginSeconds: 7200,
+      onLoginExpiring: (w) => warnings.push(w),
+    });
+    await s.requestAccessToken('C');
+    now += 1000;
+    await s.requestAccessToken('C');
+    await tick();
+    expect(warnings).toEqual([
+      { expiresAt: AUTHORIZED_AT + 3600, remaining: 3600 },
+      { expiresAt: AUTHORIZED_AT + 3601, remaining: 3600 },
+    ]);
+  });
+
+  it('onLoginExpiring: also for restored tokens already inside the margin, and a throw fails nothing', async () => {
+    const warnings: unknown[] = [];
+    const tokens = { refreshToken: 'R', authorizedAt: AUTHORIZED_AT - SIX_MONTHS + 3600 };
+    const s = session({ tokens, onLoginExpiring: (w) => warnings.push(w) });
+    // Called soon after, not within the constructor (the callback may use `s`).
+    expect(warnings).toEqual([]);
+    await tick();
+    expect(warnings).toEqual([{ expiresAt: AUTHORIZED_AT + 3600, remaining: 3600 }]);
+    s.toJSON();
+    await tick();
+    expect(warnings).toHaveLength(1);
+
+    const past = { refreshToken: 'R', authorizedAt: AUTHORIZED_AT - SIX_MONTHS - 10 };
+    const margin = session({
+      tokens: past,
+      loginExpiringMarginSeconds: 30 * 86_400,
+      onLoginExpiring: (w) => warnings.push(w),
+    });
+    await tick();
+    expect(warnings[1]).toEqual({ expiresAt: AUTHORIZED_AT - 10, remaining: 0 });
+    expect(margin.getRefreshTokenExpiresAt()).toBe(AUTHORIZED_AT - 10);
+
+    const { fetch } = stub(json({ ...TOKENS, refresh_token: undefined }));
+    const throwing = session({
+      fetch,
+      tokens,
+      onLoginExpiring: () => {
+        throw new Error('app bug');
+      },
+    });
+    await expect(throwing.refreshAccessToken()).resolves.toMatchObject({ accessToken: 'ACCESS-1' });
+    const none = vi.fn();
+    session({ tokens: { refreshToken: 'R' }, onLoginExpiring: none });
+    session({ tokens: { refreshToken: 'R', authorizedAt: AUTHORIZED_AT }, onLoginExpiring: none });
+    await tick();
+    expect(none).not.toHaveBeenCalled();
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  assertDuration,
   assertFunction,
   assertMilliseconds,
   assertPkce,
@@ -37,6 +38,7 @@ import {
   clientCredentialsGrant,
   DEFAULT_ACCOUNTS_URL,
   DEFAULT_EXPIRES_IN_SECONDS,
+  DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS,
   DEFAULT_TIMEOUT_MS,
   type Grant,
   normaliseScopes,
@@ -54,7 +56,15 @@ import { closestKnownScope, isKnownScope, type Scope } from './scopes.js';
 import type { TokenStore } from './store.js';
 import { parseSessionTokens, refreshTokenFingerprint, type SessionTokens } from './tokens.js';
 
-export { DEFAULT_ACCOUNTS_URL, DEFAULT_EXPIRES_IN_SECONDS, DEFAULT_TIMEOUT_MS };
+export {
+  DEFAULT_ACCOUNTS_URL,
+  DEFAULT_EXPIRES_IN_SECONDS,
+  DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS,
+  DEFAULT_TIMEOUT_MS,
+};
+
+/** Seconds before the login ends at which `onLoginExpiring` is called, when `loginExpiringMarginSeconds` is not given (7 days). */
+export const DEFAULT_LOGIN_EXPIRING_MARGIN_SECONDS = 604_800;
 
 /** Milliseconds a store lock lives unless released, when `lockTtl` is not given. */
 export const DEFAULT_LOCK_TTL_MS = 30_000;
@@ -93,6 +103,17 @@ export interface TokensEvent {
  * @param tokens - everything the Session now holds, as `toJSON()` returns it.
  */
 export type OnTokens = (tokens: SessionTokens, event: TokensEvent) => unknown | Promise<unknown>;
+
+/** What {@link SessionOptions.onLoginExpiring} is told. */
+export interface LoginExpiring {
+  /** When the refresh token stops working, in Unix seconds (`getRefreshTokenExpiresAt()`). */
+  expiresAt: number;
+  /** Seconds left until then; `0` when it has passed already. */
+  remaining: number;
+}
+
+/** Warns that the login ends soon; see {@link SessionOptions.onLoginExpiring}. */
+export type OnLoginExpiring = (warning: LoginExpiring) => unknown;
 
 /** Options of {@link Session}. */
 export interface SessionOptions {
@@ -199,6 +220,36 @@ export interface SessionOptions {
    * @default 35_000
    */
   lockWait?: number | undefined;
+  /**
+   * Seconds a refresh token works after the user's original authorization
+   * (`tokens.authorizedAt`), however often it is refreshed or rotated:
+   * Spotify's six months
+   * (https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens),
+   * counted as 180 days. Change it when Spotify changes the lifetime. It sets
+   * `getRefreshTokenExpiresAt()` and `onLoginExpiring`; refreshes are never
+   * refused by it (Spotify's `invalid_grant` is).
+   * @default 15_552_000 (180 days)
+   */
+  refreshTokenLifetimeSeconds?: number | undefined;
+  /**
+   * `onLoginExpiring` is called once fewer than this many seconds of the
+   * login remain.
+   * @default 604_800 (7 days)
+   */
+  loginExpiringMarginSeconds?: number | undefined;
+  /**
+   * Called once per authorization when fewer than `loginExpiringMarginSeconds`
+   * remain until the refresh token stops working (`getRefreshTokenExpiresAt()`),
+   * so the app can ask the user to log in again at a good moment rather than
+   * meet `RefreshTokenRevokedError` later. Checked whenever the Session takes
+   * tokens — restored (`tokens`, a store load), exchanged, refreshed — and
+   * called soon after (not within the call that took them). Once per Session
+   * for each `authorizedAt`: a new login may warn again. Never for tokens
+   * without `authorizedAt` (the end is unknown). What it returns is ignored,
+   * and so is an error it throws: a warning never fails a token call.
+   * @default undefined
+   */
+  onLoginExpiring?: OnLoginExpiring | undefined;
 }
 
 /** Per-call options of the token methods. */
@@ -288,6 +339,9 @@ interface ResolvedOptions {
   onTokens: OnTokens | undefined;
   tokens: SessionTokens;
   store: StoreSettings | undefined;
+  refreshTokenLifetimeSeconds: number;
+  loginExpiringMarginSeconds: number;
+  onLoginExpiring: OnLoginExpiring | undefined;
 }
 
 function resolveStore(options: SessionOptions, timeout: number): StoreSettings | undefined {
@@ -361,6 +415,13 @@ function resolveOptions(options: SessionOptions): ResolvedOptions {
     );
   }
   assertFunction(options.onTokens, 'onTokens');
+  assertFunction(options.onLoginExpiring, 'onLoginExpiring');
+  const {
+    refreshTokenLifetimeSeconds = DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS,
+    loginExpiringMarginSeconds = DEFAULT_LOGIN_EXPIRING_MARGIN_SECONDS,
+  } = options;
+  assertDuration(refreshTokenLifetimeSeconds, 'refreshTokenLifetimeSeconds', 'seconds');
+  assertDuration(loginExpiringMarginSeconds, 'loginExpiringMarginSeconds', 'seconds');
   const store = resolveStore(options, timeout);
   return {
     config,
@@ -373,6 +434,9 @@ function resolveOptions(options: SessionOptions): ResolvedOptions {
     onTokens: options.onTokens,
     tokens: options.tokens === undefined ? {} : parseSessionTokens(options.tokens),
     store,
+    refreshTokenLifetimeSeconds,
+    loginExpiringMarginSeconds,
+    onLoginExpiring: options.onLoginExpiring,
   };
 }
 
@@ -428,6 +492,10 @@ export class Session {
   #refreshToken: string | undefined;
   #expiresAt: number | undefined;
   #scope: string[] | undefined;
+  /** When the user authorized, Unix seconds (`SessionTokens.authorizedAt`); `undefined` when unknown. */
+  #authorizedAt: number | undefined;
+  /** The `authorizedAt` whose login `onLoginExpiring` was called for: once per authorization. */
+  #warnedFor: number | undefined;
   /** The tokens came from client credentials: renew them with that grant, not a refresh. */
   #appOnly = false;
   #credentialsFlight: Promise<TokenResponse> | undefined;
@@ -653,13 +721,15 @@ export class Session {
         'requestAccessToken() needs the redirectUri used in the authorize URL: pass it to new Session()',
       );
     }
+    // Taken before the request: the login's end is never believed later than Spotify's.
+    const authorizedAt = Math.floor(this.#options.now() / 1000);
     const result = await authorizationCodeGrant(config, {
       code,
       redirectUri,
       codeVerifier,
       signal: options.signal,
     });
-    return this.#commit('authorization_code', result, []);
+    return this.#commit('authorization_code', result, authorizedAt);
   }
 
   /**
@@ -749,7 +819,7 @@ export class Session {
       scope: options.scope,
       signal: options.signal,
     });
-    return this.#commit('client_credentials', result, []);
+    return this.#commit('client_credentials', result, undefined);
   }
 
   /**
@@ -795,6 +865,21 @@ export class Session {
     return this.#expiresAt;
   }
 
+  /**
+   * When the refresh token stops working, in Unix seconds (like
+   * `getTokenExpiration()`): the user's original authorization
+   * (`toJSON().authorizedAt`) plus `refreshTokenLifetimeSeconds`, however
+   * often it was refreshed or rotated since. Then Spotify refuses it and the
+   * user must log in again. `undefined` when unknown: no refresh token, or
+   * tokens from before `authorizedAt` was recorded (their next login records it).
+   */
+  getRefreshTokenExpiresAt(): number | undefined {
+    const authorizedAt = this.#authorizedAt;
+    return authorizedAt === undefined || this.#refreshToken === undefined
+      ? undefined
+      : authorizedAt + this.#options.refreshTokenLifetimeSeconds;
+  }
+
   /** The granted scopes (a copy); empty when unknown. */
   getScope(): string[] {
     return [...(this.#scope ?? [])];
@@ -807,13 +892,18 @@ export class Session {
     this.#touch();
   }
 
-  /** Sets (or with `undefined`, clears) the refresh token. Does not call `onTokens` or write the store. */
+  /**
+   * Sets (or with `undefined`, clears) the refresh token. Does not call `onTokens` or write
+   * the store. A different refresh token than the one held makes `authorizedAt` unknown (it
+   * may come from another login): restore whole logins with `tokens` or `fromJSON()`.
+   */
   setRefreshToken(refreshToken: string | undefined): void {
     if (refreshToken !== undefined) {
       assertToken(refreshToken, 'refreshToken');
       this.#appOnly = false;
       this.#refused = false;
     }
+    if (refreshToken !== this.#refreshToken) this.#authorizedAt = undefined;
     this.#refreshToken = refreshToken;
     this.#touch();
   }
@@ -851,6 +941,7 @@ export class Session {
     if (this.#refreshToken !== undefined) tokens.refreshToken = this.#refreshToken;
     if (this.#expiresAt !== undefined) tokens.expiresAt = this.#expiresAt;
     if (this.#scope !== undefined) tokens.scope = [...this.#scope];
+    if (this.#authorizedAt !== undefined) tokens.authorizedAt = this.#authorizedAt;
     if (this.#appOnly) tokens.grant = 'client_credentials';
     return tokens;
   }
@@ -877,7 +968,30 @@ export class Session {
     this.#refreshToken = tokens.refreshToken;
     this.#expiresAt = tokens.expiresAt;
     this.#scope = tokens.scope === undefined ? undefined : [...tokens.scope];
+    this.#authorizedAt = tokens.authorizedAt;
     this.#appOnly = tokens.grant === 'client_credentials' && tokens.refreshToken === undefined;
+    this.#warnIfLoginExpiring();
+  }
+
+  /**
+   * Calls `onLoginExpiring` (soon, not within this call) when less than the margin of the
+   * login remains, once per authorization.
+   */
+  #warnIfLoginExpiring(): void {
+    const { onLoginExpiring, loginExpiringMarginSeconds, now } = this.#options;
+    const expiresAt = this.getRefreshTokenExpiresAt();
+    // NaN (no comparison holds) when the end is unknown.
+    const remaining = Number(expiresAt) - Math.floor(now() / 1000);
+    if (
+      onLoginExpiring &&
+      remaining < loginExpiringMarginSeconds &&
+      this.#warnedFor !== this.#authorizedAt
+    ) {
+      this.#warnedFor = this.#authorizedAt;
+      Promise.resolve({ expiresAt: expiresAt as number, remaining: Math.max(0, remaining) })
+        .then(onLoginExpiring)
+        .catch(() => {});
+    }
   }
 
   #replace(tokens: SessionTokens): void {
@@ -1007,6 +1121,8 @@ export class Session {
     onSent: () => void,
   ): Promise<TokenResponse> {
     const { used } = replaces;
+    // The login's original authorization, carried into the answer (never guessed for a refresh token it did not issue).
+    const authorizedAt = used === this.#refreshToken ? this.#authorizedAt : undefined;
     let result: TokenEndpointResult;
     try {
       const request = refreshTokenGrant(this.#options.refreshConfig, { refreshToken: used });
@@ -1022,7 +1138,7 @@ export class Session {
       }
       return adopted.response ?? this.#continue(adopted.refreshToken, target, onSent);
     }
-    const answer = this.#answer('refresh_token', result, this.#scope ?? [], used);
+    const answer = this.#answer('refresh_token', result, authorizedAt, this.#scope ?? [], used);
     const superseded =
       target === undefined
         ? this.#superseded(replaces)
@@ -1095,6 +1211,7 @@ export class Session {
   async #dropRevoked(refreshToken: string): Promise<void> {
     if (this.#refreshToken !== refreshToken) return;
     this.#refreshToken = undefined;
+    this.#authorizedAt = undefined;
     this.#refused = true;
     if (this.#sync !== undefined) this.#sync.unsaved = undefined;
     this.#touch();
@@ -1112,7 +1229,8 @@ export class Session {
   #answer(
     grant: Grant,
     result: TokenEndpointResult,
-    fallbackScope: string[],
+    authorizedAt: number | undefined,
+    fallbackScope: string[] = [],
     usedRefreshToken?: string,
   ): Answer {
     const expiresAt = Math.floor(this.#options.now() / 1000 + result.expiresIn);
@@ -1134,6 +1252,7 @@ export class Session {
       result.refreshToken !== usedRefreshToken;
     const tokens: SessionTokens = { accessToken: result.accessToken, expiresAt, scope: [...scope] };
     if (refreshToken !== undefined) tokens.refreshToken = refreshToken;
+    if (authorizedAt !== undefined) tokens.authorizedAt = authorizedAt;
     if (grant === 'client_credentials') tokens.grant = 'client_credentials';
     return { grant, tokens, response, rotated };
   }
@@ -1142,9 +1261,9 @@ export class Session {
   async #commit(
     grant: Grant,
     result: TokenEndpointResult,
-    fallbackScope: string[],
+    authorizedAt: number | undefined,
   ): Promise<TokenResponse> {
-    const answer = this.#answer(grant, result, fallbackScope);
+    const answer = this.#answer(grant, result, authorizedAt);
     await (await this.#storeSync())?.write(answer.tokens);
     return this.#deliver(answer);
   }

@@ -5,7 +5,13 @@ import { parseSessionTokens, refreshTokenFingerprint } from './tokens.js';
 
 describe('parseSessionTokens', () => {
   it('accepts what toJSON produces, as an object or as JSON text', () => {
-    const tokens = { accessToken: 'a', refreshToken: 'r', expiresAt: 1_700_000_000, scope: ['x'] };
+    const tokens = {
+      accessToken: 'a',
+      refreshToken: 'r',
+      expiresAt: 1_700_000_000,
+      scope: ['x'],
+      authorizedAt: 1_690_000_000,
+    };
     expect(parseSessionTokens(tokens)).toEqual(tokens);
     expect(parseSessionTokens(JSON.stringify(tokens))).toEqual(tokens);
     expect(parseSessionTokens({})).toEqual({});
@@ -23,6 +29,11 @@ describe('parseSessionTokens', () => {
     [{ expiresAt: 1.5 }, 'tokens.expiresAt'],
     [{ expiresAt: -1 }, 'tokens.expiresAt'],
     [{ expiresAt: 1_700_000_000_000 }, 'milliseconds'],
+    [{ authorizedAt: '1690000000' }, 'tokens.authorizedAt must be a whole number of Unix seconds'],
+    [{ authorizedAt: 1.5 }, 'tokens.authorizedAt'],
+    [{ authorizedAt: -1 }, 'tokens.authorizedAt'],
+    [{ authorizedAt: 1_690_000_000_000 }, 'tokens.authorizedAt looks like milliseconds'],
+    [{ grant: 'client_credentials', authorizedAt: 1_690_000_000 }, 'never comes with'],
     [{ scope: 'user-read-private' }, 'tokens.scope'],
     [{ scope: ['a b'] }, 'tokens.scope'],
     [{ refused: 'AQrefresh' }, 'tokens.refused must be "sha256:"'],

@@ -19,6 +19,16 @@ export interface SessionTokens {
   /** The scopes Spotify granted. */
   scope?: string[];
   /**
+   * When the user authorized (the authorization code was exchanged), in Unix
+   * seconds. Spotify's refresh tokens stop working a fixed time after it,
+   * however often they are refreshed or rotated
+   * (https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens),
+   * so it is carried through every refresh. Absent for tokens stored before
+   * it was recorded (the end of the login is then unknown) and for
+   * client-credentials tokens.
+   */
+  authorizedAt?: number;
+  /**
    * `'client_credentials'` for an app-only token, which is renewed by
    * requesting a new app token (there is no refresh token); absent for user
    * tokens.
@@ -35,7 +45,15 @@ export interface SessionTokens {
   refused?: string;
 }
 
-const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope', 'grant', 'refused'] as const;
+const FIELDS = [
+  'accessToken',
+  'refreshToken',
+  'expiresAt',
+  'scope',
+  'authorizedAt',
+  'grant',
+  'refused',
+] as const;
 const FINGERPRINT_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
 
 /**
@@ -82,15 +100,16 @@ export function parseSessionTokens(input: unknown): SessionTokens {
     }
     tokens[field] = token;
   }
-  if (record.expiresAt !== undefined) {
-    const expiresAt = record.expiresAt;
-    if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
-      fail('expiresAt', 'must be a whole number of Unix seconds');
+  for (const field of ['expiresAt', 'authorizedAt'] as const) {
+    const seconds = record[field];
+    if (seconds === undefined) continue;
+    if (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds < 0) {
+      fail(field, 'must be a whole number of Unix seconds');
     }
-    if (expiresAt > 1e11) {
-      fail('expiresAt', 'looks like milliseconds; it must be Unix seconds');
+    if (seconds > 1e11) {
+      fail(field, 'looks like milliseconds; it must be Unix seconds');
     }
-    tokens.expiresAt = expiresAt;
+    tokens[field] = seconds;
   }
   if (record.scope !== undefined) {
     const scope = record.scope;
@@ -106,8 +125,11 @@ export function parseSessionTokens(input: unknown): SessionTokens {
     if (record.grant !== 'client_credentials') {
       fail('grant', 'must be "client_credentials" when present (user tokens have no grant field)');
     }
-    if (tokens.refreshToken !== undefined) {
-      fail('grant', 'is "client_credentials", which never comes with a refreshToken');
+    if (tokens.refreshToken !== undefined || tokens.authorizedAt !== undefined) {
+      fail(
+        'grant',
+        'is "client_credentials", which never comes with a refreshToken or authorizedAt',
+      );
     }
     tokens.grant = 'client_credentials';
   }

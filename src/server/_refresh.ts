@@ -14,6 +14,7 @@ import {
   isAnswer,
   keyringOrAnswer,
   readTokenRequest,
+  refreshTokenExpiresIn,
   saneExpiresIn,
   sealOrUndefined,
   type TokenRoute,
@@ -78,6 +79,8 @@ export function refreshRoute(ctx: TokenRouteContext): TokenRoute {
         expires_in: saneExpiresIn(tokens.expiresIn),
         scope: tokens.scope ?? '',
         ...(rotated === undefined ? {} : { refresh_token: rotated }),
+        // The login's end, from the sealed original authorization time.
+        refresh_token_expires_in: refreshTokenExpiresIn(ctx, unsealed.issuedAt),
       },
     };
   };

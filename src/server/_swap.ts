@@ -17,6 +17,7 @@ import {
   isAnswer,
   keyringOrAnswer,
   readTokenRequest,
+  refreshTokenExpiresIn,
   saneExpiresIn,
   sealOrUndefined,
   type TokenRoute,
@@ -50,10 +51,11 @@ export function swapRoute(ctx: TokenRouteContext): TokenRoute {
     );
     if (isAnswer(tokens)) return tokens;
     let sealed: string | undefined;
+    let issuedAt: number | undefined;
     if (tokens.refreshToken === undefined) {
       logger.warn({ requestId: call.requestId }, 'Spotify sent no refresh token with a code');
     } else {
-      const issuedAt = Math.floor(config.now() / 1000);
+      issuedAt = Math.floor(config.now() / 1000);
       sealed = await sealOrUndefined(ctx, keyring, tokens.refreshToken, issuedAt);
       if (sealed === undefined) return unsealable;
     }
@@ -63,7 +65,12 @@ export function swapRoute(ctx: TokenRouteContext): TokenRoute {
         access_token: tokens.accessToken,
         token_type: tokens.tokenType,
         expires_in: saneExpiresIn(tokens.expiresIn),
-        ...(sealed === undefined ? {} : { refresh_token: sealed }),
+        ...(sealed === undefined || issuedAt === undefined
+          ? {}
+          : {
+              refresh_token: sealed,
+              refresh_token_expires_in: refreshTokenExpiresIn(ctx, issuedAt),
+            }),
         scope: tokens.scope ?? '',
       },
     };

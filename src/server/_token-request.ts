@@ -135,6 +135,18 @@ export const unsealable: Answer = oauthAnswer(
   'Spotify sent a refresh token this server cannot seal',
 );
 
+/**
+ * `refresh_token_expires_in`: seconds until the sealed refresh token is refused — its
+ * original authorization (`issuedAt`) plus `refreshTokenMaxAge`, Spotify's six months by
+ * default (https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens)
+ * — however often it is refreshed. An extra member of the answer, which the mobile SDKs
+ * ignore, so that an app can ask the user to log in again before the login ends.
+ */
+export function refreshTokenExpiresIn(ctx: TokenRouteContext, issuedAt: number): number {
+  const { refreshTokenMaxAge, now } = ctx.config;
+  return Math.max(0, issuedAt + refreshTokenMaxAge - Math.floor(now() / 1000));
+}
+
 /** Seals Spotify's refresh token; `undefined` when it cannot be (absurdly long, say). */
 export async function sealOrUndefined(
   ctx: TokenRouteContext,

@@ -15,7 +15,7 @@
  */
 import * as v from 'valibot';
 import { ConfigurationError } from '../core/errors/index.js';
-import { DEFAULT_ACCOUNTS_URL } from '../core/grants.js';
+import { DEFAULT_ACCOUNTS_URL, DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS } from '../core/grants.js';
 import { validateAccountsUrl, validateRedirectUri } from '../core/internal.js';
 import { isIpAddress } from './_client-ip.js';
 import { keyListProblem } from './keyring.js';
@@ -75,7 +75,7 @@ export interface Setting<T = unknown> {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Spotify's refresh tokens last six months from the original authorization (https://developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens). */
-export const DEFAULT_REFRESH_TOKEN_MAX_AGE = 15_552_000;
+export const DEFAULT_REFRESH_TOKEN_MAX_AGE = DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS;
 
 const ENTRY_EMPTY = ' is empty (look for a doubled or trailing comma)';
 

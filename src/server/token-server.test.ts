@@ -79,12 +79,15 @@ describe('createTokenServer (stub upstream)', () => {
       'token_type',
       'expires_in',
       'refresh_token',
+      'refresh_token_expires_in',
       'scope',
     ]);
     expect(body).toMatchObject({
       access_token: 'AT-1',
       token_type: 'Bearer',
       expires_in: 3600,
+      // A fresh login: the whole of Spotify's six months (180 days) is left.
+      refresh_token_expires_in: 15_552_000,
       scope: 'streaming user-read-private',
     });
     expect(body.refresh_token).not.toContain('RT-1');
@@ -121,7 +124,10 @@ describe('createTokenServer (stub upstream)', () => {
       'expires_in',
       'scope',
       'refresh_token',
+      'refresh_token_expires_in',
     ]);
+    // Counted from the sealed ORIGINAL authorization, 500 s before this refresh.
+    expect(rotated.refresh_token_expires_in).toBe(15_552_000 - 500);
     const opened = await keyring.unseal(rotated.refresh_token as string, {
       clientId: CLIENT_ID,
       maxAge: 1000,
@@ -134,6 +140,26 @@ describe('createTokenServer (stub upstream)', () => {
       unknown
     >;
     expect(plain).not.toHaveProperty('refresh_token');
+    expect(plain.refresh_token_expires_in).toBe(15_552_000 - 500);
+  });
+
+  it('counts refresh_token_expires_in with refreshTokenMaxAge, and never below 0', async () => {
+    let now = 1_700_000_000_000;
+    const app = server(() => tokenJson({ refresh_token: undefined }), {
+      now: () => now,
+      refreshTokenMaxAge: 86_400,
+    });
+    const sealed = await keyring.seal('RT-1', { clientId: CLIENT_ID, issuedAt: 1_700_000_000 });
+    const refresh = async () =>
+      (await (await post(app, '/refresh', `refresh_token=${sealed}`)).json()) as Record<
+        string,
+        unknown
+      >;
+    expect((await refresh()).refresh_token_expires_in).toBe(86_400);
+    now += 86_400_000; // the last second the sealed token is accepted
+    expect((await refresh()).refresh_token_expires_in).toBe(0);
+    now += 1000;
+    expect((await refresh()).error).toBe('invalid_grant');
   });
 
   it.each([

@@ -298,7 +298,9 @@ describe.each(['indexedDB', 'storage'] as const)('Sessions in several tabs on %s
     const emulator = createEmulator({ autoApprove: true, rotation: 'always' });
     const shared = origin(kind);
     const tabs = Array.from({ length: 5 }, () => tabSession(shared, emulator));
-    await tabs[0]?.store.set(KEY, await expiredLogin(emulator, accountsUrl));
+    const login = await expiredLogin(emulator, accountsUrl);
+    expect(login.authorizedAt).toEqual(expect.any(Number));
+    await tabs[0]?.store.set(KEY, login);
     const before = emulator.stats().grants.refresh_token ?? 0;
     const tokens = await Promise.all(
       tabs.flatMap(({ session }) =>
@@ -314,6 +316,9 @@ describe.each(['indexedDB', 'storage'] as const)('Sessions in several tabs on %s
       'onTokens in every tab',
     );
     for (const { session } of tabs) expect(session.toJSON()).toEqual(stored);
+    // The rotated login still ends six months after the original authorization.
+    expect(stored?.refreshToken).not.toBe(login.refreshToken);
+    expect(stored?.authorizedAt).toBe(login.authorizedAt);
   });
 
   it('a tab that crashes holding the lock mid-refresh leaves it to another', async () => {

@@ -31,6 +31,7 @@ const TOKENS: SessionTokens = {
   accessToken: 'BQaccess',
   refreshToken: 'AQrefresh',
   expiresAt: 1_800_000_000,
+  authorizedAt: 1_790_000_000,
   scope: ['user-read-email', 'user-read-private'],
 };
 

@@ -13,6 +13,7 @@ const TOKENS: SessionTokens = {
   accessToken: 'BQaccess',
   refreshToken: 'AQrefresh',
   expiresAt: 1_800_000_000,
+  authorizedAt: 1_790_000_000,
   scope: ['user-read-email'],
 };
 
@@ -230,5 +231,9 @@ describe('MemoryStore with Sessions', () => {
     const stored = await store.get('user');
     expect(stored?.accessToken).toBe(tokens[0]);
     expect(stored?.refreshToken).not.toBe(first.getRefreshToken());
+    // Rotated through the store, the login keeps its original authorization time.
+    expect(stored?.authorizedAt).toEqual(first.toJSON().authorizedAt);
+    expect(sessions[1]?.getRefreshTokenExpiresAt()).toBe(first.getRefreshTokenExpiresAt());
+    expect(first.getRefreshTokenExpiresAt()).toEqual(expect.any(Number));
   });
 });

@@ -16,6 +16,7 @@ const TOKENS: SessionTokens = {
   accessToken: 'BQaccess',
   refreshToken: 'AQrefresh',
   expiresAt: Math.floor(Date.now() / 1000) + 3600,
+  authorizedAt: Math.floor(Date.now() / 1000) - 86_400,
   scope: ['user-read-email'],
 };
 

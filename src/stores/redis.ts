@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import {
   ConfigurationError,
+  DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS,
   type SessionTokens,
   StoreError,
   type StoreOperation,
@@ -52,7 +53,7 @@ function redisClass(): typeof Redis {
 }
 
 /** Spotify refresh tokens live about six months (180 days) from the original authorization. */
-export const DEFAULT_REDIS_TTL_SECONDS = 15_552_000;
+export const DEFAULT_REDIS_TTL_SECONDS = DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS;
 
 /**
  * The Redis commands {@link RedisStore} sends, as promises: an `ioredis`

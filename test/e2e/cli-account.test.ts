@@ -51,6 +51,7 @@ describe.skipIf(skipWithoutChromium())('spotify-session login / token / api', ()
       accessToken: string;
       refreshToken: string;
       expiresAt: number;
+      authorizedAt?: number;
     };
 
   /** Both clocks pass the access token's expiry: the emulator's and the one stored locally. */
@@ -132,6 +133,33 @@ describe.skipIf(skipWithoutChromium())('spotify-session login / token / api', ()
     const who = await cli('whoami');
     expect(who.code, who.stderr).toBe(0);
     expect(who.stdout).toContain(`(${me.id})`);
+    // Six months (180 days) after the login, however often it is refreshed.
+    const { authorizedAt } = await storedTokens();
+    expect(authorizedAt).toBeTypeOf('number');
+    const end = new Date(((authorizedAt as number) + 15_552_000) * 1000).toISOString();
+    expect(who.stdout).toContain(`login valid until ${end}\n`);
+  });
+
+  test('whoami on a login stored before authorizedAt was recorded: the end is unknown', async () => {
+    const tokens = await storedTokens();
+    const { authorizedAt: _, ...older } = tokens;
+    await writeFile(tokensFile(), JSON.stringify(older), { mode: 0o600 });
+    try {
+      const who = await cli('whoami');
+      expect(who.code, who.stderr).toBe(0);
+      expect(who.stdout).toContain('login valid until unknown');
+      expect(who.stdout).toContain('spotify-session login');
+    } finally {
+      // Whatever the command stored meanwhile, with the login's authorization time back.
+      const current = await storedTokens();
+      await writeFile(
+        tokensFile(),
+        JSON.stringify({ ...current, authorizedAt: tokens.authorizedAt }),
+        {
+          mode: 0o600,
+        },
+      );
+    }
   });
 
   test('token prints a token the emulator accepts', async () => {
@@ -155,6 +183,7 @@ describe.skipIf(skipWithoutChromium())('spotify-session login / token / api', ()
     const after = await storedTokens();
     expect(refreshCount()).toBe(grantsBefore + 1);
     expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(after.authorizedAt).toBe(before.authorizedAt);
     expect(after.accessToken).toBe(printed.accessToken);
     expect(emulator.lookupAccessToken(printed.accessToken)).toBeDefined();
   });

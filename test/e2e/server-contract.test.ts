@@ -113,6 +113,7 @@ interface SwapBody {
   token_type: string;
   expires_in: number;
   refresh_token?: string;
+  refresh_token_expires_in?: number;
   scope: string;
 }
 
@@ -166,9 +167,11 @@ describe('swap and refresh, as the iOS SDK sends them', () => {
       'token_type',
       'expires_in',
       'refresh_token',
+      'refresh_token_expires_in',
       'scope',
     ]);
     expect(body.token_type).toBe('Bearer');
+    expect(body.refresh_token_expires_in).toBe(15_552_000);
     expect(body.expires_in).toBe(3600);
     expect(Number.isInteger(body.expires_in)).toBe(true);
     expect(body.scope).toBe('user-read-private streaming');
@@ -186,7 +189,13 @@ describe('swap and refresh, as the iOS SDK sends them', () => {
     const swapped = await swap(neverServer, never);
     const before = never.emulator.stats().grants.refresh_token;
     const refreshed = await okJson(await refresh(neverServer, swapped.refresh_token as string));
-    expect(Object.keys(refreshed)).toEqual(['access_token', 'token_type', 'expires_in', 'scope']);
+    expect(Object.keys(refreshed)).toEqual([
+      'access_token',
+      'token_type',
+      'expires_in',
+      'scope',
+      'refresh_token_expires_in',
+    ]);
     expect(refreshed.access_token).not.toBe(swapped.access_token);
     expect(never.emulator.lookupAccessToken(refreshed.access_token)).toBeDefined();
     expect(never.emulator.stats().grants.refresh_token).toBe(before + 1);
@@ -245,7 +254,11 @@ describe('rotation under each emulator policy', () => {
       'expires_in',
       'scope',
       'refresh_token',
+      'refresh_token_expires_in',
     ]);
+    // The login's end is counted from the original swap, an hour before this refresh.
+    expect(refreshed.refresh_token_expires_in).toBeGreaterThanOrEqual(15_552_000 - 3_601);
+    expect(refreshed.refresh_token_expires_in).toBeLessThanOrEqual(15_552_000 - 3_599);
     const rotated = refreshed.refresh_token as string;
     expect(rotated).not.toBe(swapped.refresh_token);
     expect(await unsealedIssuedAt(rotated)).toBe(
@@ -282,7 +295,9 @@ describe('rotation under each emulator policy', () => {
       .refresh_token as string;
     expect(rotated).toBeDefined();
     clock += 300_000; // 900 s after the swap, 300 s after the rotation: still good
-    const again = (await okJson(await refresh(server, rotated))).refresh_token as string;
+    const answer = await okJson(await refresh(server, rotated));
+    expect(answer.refresh_token_expires_in).toBe(100);
+    const again = answer.refresh_token as string;
     clock += 101_000; // 1001 s after the swap, 401 s after the last rotation
     const before = always.emulator.stats().requests['POST /api/token'];
     const refused = await refresh(server, again);

@@ -335,6 +335,60 @@ describe('Session × emulator: rotation policies', () => {
     expect(app.getRefreshToken()).toBe(appFirst.refreshToken);
   });
 
+  it('getRefreshTokenExpiresAt() is the very second the emulator starts refusing, however often it rotated', async () => {
+    const T0 = 1_800_000_000_000;
+    let clock = T0;
+    const { server } = await start({ rotation: 'always', now: () => clock });
+    const logins = [
+      async (options: Partial<SessionOptions>) => {
+        const session = confidential(server, options);
+        await session.requestAccessToken(await authorizeConfidential(session));
+        return session;
+      },
+      async (options: Partial<SessionOptions>) => {
+        const session = publicClient(server, options);
+        const { code, verifier } = await authorizePkce(session);
+        await session.requestAccessToken(code, verifier);
+        return session;
+      },
+    ];
+    for (const login of logins) {
+      clock = T0;
+      const warnings: unknown[] = [];
+      const session = await login({
+        now: () => clock,
+        onLoginExpiring: (warning) => warnings.push(warning),
+      });
+      const end = session.getRefreshTokenExpiresAt() as number;
+      expect(end).toBe(T0 / 1000 + SIX_MONTHS);
+      for (let day = 30; day < 180; day += 30) {
+        clock = T0 + day * 86_400_000;
+        const rotatedFrom = session.getRefreshToken();
+        await session.refreshAccessToken();
+        expect(session.getRefreshToken()).not.toBe(rotatedFrom);
+        expect(session.getRefreshTokenExpiresAt()).toBe(end);
+      }
+      expect(warnings).toEqual([]);
+      clock = (end - 1) * 1000; // the last second the emulator still accepts it
+      await session.refreshAccessToken();
+      expect(warnings).toEqual([{ expiresAt: end, remaining: 1 }]);
+      // A restored copy agrees, and warns too (once for its own authorization).
+      const restored = Session.fromJSON(
+        {
+          clientId: DEMO_APP.clientId,
+          now: () => clock,
+          onLoginExpiring: (warning) => warnings.push(warning),
+        },
+        session.toJSON(),
+      );
+      expect(restored.getRefreshTokenExpiresAt()).toBe(end);
+      clock = end * 1000;
+      const error = await rejection(session.refreshAccessToken());
+      expect(error).toBeInstanceOf(RefreshTokenRevokedError);
+      expect(warnings).toHaveLength(2);
+    }
+  });
+
   it('six months after the original authorization, refresh fails with RefreshTokenRevokedError, never retried', async () => {
     const { server } = await start({ rotation: 'always' });
     const session = confidential(server);
