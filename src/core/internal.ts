@@ -41,5 +41,11 @@ export {
   untilAborted,
   type WholeAnswer,
 } from './_http.js';
+export {
+  hasNoStore,
+  keepsRateLimits,
+  rateLimitedUntil,
+  recordRateLimit,
+} from './_shared-rate-limit.js';
 export { createTokenRequestReplay } from './_token-request-replay.js';
 export { type AccountsBase, validateAccountsUrl, validateRedirectUri } from './_urls.js';
