@@ -6,7 +6,12 @@
  * so browser bundles that only need `me()` and `request()` leave the table out.
  */
 import { RateLimitError, type Session } from '../core/index.js';
-import { abortableSleep, rateLimitedUntil, recordRateLimit } from '../core/internal.js';
+import {
+  abortableSleep,
+  keepsRateLimits,
+  rateLimitedUntil,
+  recordRateLimit,
+} from '../core/internal.js';
 import { type Operation, operationAt, operationNamed } from './_operations.js';
 import { WebAPIError } from './errors/index.js';
 
@@ -15,7 +20,9 @@ export interface RequestGuard {
   /**
    * Before each attempt, once the access token is known: throws instead of sending (a scope
    * the login lacks, a wait longer than `maxWaitSeconds`), resolves `true` after waiting out a
-   * shorter one (the token may need a refresh now), `false` to send at once.
+   * shorter one (the token may need a refresh now), `false` to send at once. Answers `false`
+   * itself, not a promise, when there is nothing to wait for or read: no store that keeps
+   * rate limits, and no wait known here.
    */
   before(
     method: string,
@@ -23,7 +30,7 @@ export interface RequestGuard {
     session: Session | undefined,
     maxWaitSeconds: number,
     signal: AbortSignal | undefined,
-  ): Promise<boolean>;
+  ): false | Promise<boolean>;
   /** Spotify answered HTTP 429 asking to wait `retryAfter` seconds. */
   rateLimited(session: Session | undefined, retryAfter: number): Promise<void>;
 }
@@ -35,32 +42,62 @@ export interface RequestGuard {
  * record never fails a call; the client then knows only the waits it was told of itself.
  */
 export function createGuard(checkScopes: boolean): RequestGuard {
+  /** The latest end of a wait known here (ms since the epoch): told by Spotify, or read. */
   let waitUntil = 0;
+  /** The store read under way, shared by the calls that start while it runs. */
+  let reading: Promise<number> | undefined;
+  /**
+   * The store's record, read once for every call that starts while a read runs: a record
+   * written during that read is one no call could have seen earlier either.
+   */
+  const read = (session: Session): Promise<number> =>
+    (reading ??= rateLimitedUntil(session).then(
+      (until) => {
+        reading = undefined;
+        return until ?? 0;
+      },
+      () => {
+        reading = undefined;
+        // The store failed: go by this client's own 429s.
+        return 0;
+      },
+    ));
+  const wait = async (
+    session: Session,
+    maxWaitSeconds: number,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> => {
+    // While a known wait lasts, the store need not be read: every call fails fast (or waits)
+    // without it, and the store is read again once the wait is over.
+    let until = waitUntil;
+    if (until <= Date.now() && keepsRateLimits(session)) {
+      until = await read(session);
+      waitUntil = Math.max(waitUntil, until);
+      until = waitUntil;
+    }
+    const left = until - Date.now();
+    if (left <= 0) return false;
+    const seconds = Math.ceil(left / 1000);
+    if (seconds > maxWaitSeconds) {
+      const cap =
+        maxWaitSeconds > 0
+          ? `it waits up to retry.maxRetryAfter, ${maxWaitSeconds} s`
+          : 'it does not wait: autoRetry is off, or retry.maxRetryAfter 0';
+      throw new RateLimitError({
+        retryAfter: seconds,
+        message: `Spotify answered HTTP 429 to this app (client id ${session.getClientId()}) with a Retry-After that ends in ${seconds} s, and every SpotifyWebAPI on the Session's store waits it out: nothing was sent. Retry after ${seconds} s (${cap}).`,
+      });
+    }
+    await abortableSleep(left, signal);
+    return true;
+  };
   return {
-    async before(method, path, session, maxWaitSeconds, signal) {
+    before(method, path, session, maxWaitSeconds, signal) {
       if (session === undefined) return false;
       if (checkScopes) refuseMissingScopes(method, path, session);
-      let until = waitUntil;
-      try {
-        until = Math.max(until, (await rateLimitedUntil(session)) ?? 0);
-      } catch {
-        // The store failed: go by this client's own 429s.
-      }
-      const wait = until - Date.now();
-      if (wait <= 0) return false;
-      const seconds = Math.ceil(wait / 1000);
-      if (seconds > maxWaitSeconds) {
-        const cap =
-          maxWaitSeconds > 0
-            ? `it waits up to retry.maxRetryAfter, ${maxWaitSeconds} s`
-            : 'it does not wait: autoRetry is off, or retry.maxRetryAfter 0';
-        throw new RateLimitError({
-          retryAfter: seconds,
-          message: `Spotify answered HTTP 429 to this app (client id ${session.getClientId()}) with a Retry-After that ends in ${seconds} s, and every SpotifyWebAPI on the Session's store waits it out: nothing was sent. Retry after ${seconds} s (${cap}).`,
-        });
-      }
-      await abortableSleep(wait, signal);
-      return true;
+      // The hot path: nothing known here, nothing to read.
+      if (waitUntil <= Date.now() && !keepsRateLimits(session)) return false;
+      return wait(session, maxWaitSeconds, signal);
     },
     async rateLimited(session, retryAfter) {
       const until = Date.now() + retryAfter * 1000;

@@ -15,11 +15,12 @@ import {
   assertSignal,
   type FetchLike,
   type HttpResponse,
+  hasNoStore,
   isRedirect,
   parseJson,
   parseRetryAfter,
   redirectNotice,
-  sendRequest,
+  sendWebRequest,
   untilAborted,
 } from '../core/internal.js';
 import type { CallOptions } from './_generated/params.js';
@@ -181,6 +182,8 @@ interface PreparedRequest {
 }
 
 const METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'DELETE'];
+/** How many checked paths a client remembers (ids make paths many; a few repeat). */
+const CHECKED_PATHS = 256;
 
 /** A renewal after a 401, and the token it produced (once it has). */
 interface Renewal {
@@ -417,6 +420,8 @@ export class SpotifyWebAPIBase implements Requester {
   #accessToken: string | undefined;
   /** The one renewal after a 401, shared by every call that saw the same stale token. */
   #renewal: Renewal | undefined;
+  /** Paths without a query that passed {@link urlUnderBase}: their URL and path for errors. */
+  readonly #checkedPaths = new Map<string, [url: string, path: string]>();
 
   /**
    * @param options - see {@link SpotifyWebAPIOptions}; `{}` for the defaults.
@@ -501,9 +506,12 @@ export class SpotifyWebAPIBase implements Requester {
     }
     assertSignal(options.signal);
     const { base, basePath, market } = this.#options;
-    const url = urlUnderBase(path, base, basePath);
     const { query } = options;
-    if (query !== undefined) {
+    // A path without a query (`/me`) is checked and parsed once: the check depends only on
+    // the path and the base, and calls repeat their paths.
+    const known = query === undefined ? this.#checkedPaths.get(path) : undefined;
+    const url = known === undefined ? urlUnderBase(path, base, basePath) : undefined;
+    if (url !== undefined && query !== undefined) {
       for (const [name, value] of Object.entries(query)) {
         const chosen = value === undefined && name === 'market' ? market : value;
         if (chosen === undefined) continue;
@@ -520,10 +528,19 @@ export class SpotifyWebAPIBase implements Requester {
       }
     }
     const body = encodeBody(options.body, headers);
+    let target = known;
+    if (target === undefined) {
+      const checked = url as URL;
+      target = [checked.href, checked.pathname.slice(basePath.length) || '/'];
+      if (query === undefined) {
+        if (this.#checkedPaths.size >= CHECKED_PATHS) this.#checkedPaths.clear();
+        this.#checkedPaths.set(path, target);
+      }
+    }
     return {
       method,
-      url: url.href,
-      path: url.pathname.slice(basePath.length) || '/',
+      url: target[0],
+      path: target[1],
       headers,
       body,
       signal: options.signal,
@@ -537,15 +554,17 @@ export class SpotifyWebAPIBase implements Requester {
     let renewed = false;
     const guard = guards.get(this);
     for (;;) {
-      const token = await this.#currentToken(signal);
-      const waited = await guard?.before(
+      const current = this.#currentToken(signal);
+      const token = typeof current === 'string' ? current : await current;
+      // Awaited only when the guard has to wait or read a store (see `_guard.ts`).
+      const check = guard?.before(
         method,
         request.path,
         this.#session,
         autoRetry ? retry.maxRetryAfter : 0,
         signal,
       );
-      if (waited === true) continue;
+      if (check !== undefined && check !== false && (await check)) continue;
       let response: HttpResponse;
       try {
         response = await this.#attempt(request, token);
@@ -624,7 +643,8 @@ export class SpotifyWebAPIBase implements Requester {
     return this.#session !== undefined && this.#options.autoRefresh !== false;
   }
 
-  async #currentToken(signal: AbortSignal | undefined): Promise<string> {
+  /** The token to send; a string, not a promise, when no await is needed to know it. */
+  #currentToken(signal: AbortSignal | undefined): string | Promise<string> {
     const session = this.#session;
     if (session === undefined) {
       if (this.#accessToken !== undefined) return this.#accessToken;
@@ -634,8 +654,14 @@ export class SpotifyWebAPIBase implements Requester {
       );
     }
     if (this.#refreshing()) {
+      const skew = this.#options.refreshSkew;
+      // What getValidAccessToken() answers for a valid token of a Session without a store
+      // (nothing to load or write first), read without its awaits.
+      if (hasNoStore(session) && !session.isExpired(skew)) {
+        return session.getAccessToken() as string;
+      }
       const options: { skewSeconds: number; signal?: AbortSignal } = {
-        skewSeconds: this.#options.refreshSkew,
+        skewSeconds: skew,
       };
       if (signal !== undefined) options.signal = signal;
       return session.getValidAccessToken(options);
@@ -708,7 +734,7 @@ export class SpotifyWebAPIBase implements Requester {
     if (beforeRequest.length === 0 && afterResponse.length === 0) {
       const init: RequestInit = { method: request.method, headers };
       if (request.body !== undefined) init.body = request.body;
-      return sendRequest(request.url, init, send);
+      return sendWebRequest(request.url, init, send);
     }
     let outgoing = new Request(request.url, {
       method: request.method,
@@ -727,7 +753,7 @@ export class SpotifyWebAPIBase implements Requester {
     if (result === undefined) {
       const init: RequestInit = { method: outgoing.method, headers: outgoing.headers };
       if (outgoing.body !== null) init.body = await outgoing.clone().arrayBuffer();
-      result = await sendRequest(outgoing.url, init, send);
+      result = await sendWebRequest(outgoing.url, init, send);
     }
     for (const hook of afterResponse) {
       // A browser's opaque redirect (status 0) cannot be rebuilt; it has no body to copy.
@@ -798,16 +824,13 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
    * @throws {RateLimitError} 429 with no retry left, a `Retry-After` over the cap, or a wait
    *   recorded by another client that lasts longer than the cap (nothing sent).
    */
-  override async request<T = unknown>(
+  override request<T = unknown>(
     method: HttpMethod,
     path: string,
     options: ApiRequestOptions = {},
   ): Promise<T> {
-    try {
-      return await super.request<T>(method, path, options);
-    } catch (error) {
-      throw explainWithdrawn(error);
-    }
+    // A rejection handler, not an async wrapper: one promise less per call.
+    return super.request<T>(method, path, options).catch(rethrowExplained);
   }
 
   /**
@@ -878,6 +901,10 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
       ),
     );
   }
+}
+
+function rethrowExplained(error: unknown): never {
+  throw explainWithdrawn(error);
 }
 
 /** A `next` link from api.spotify.com, rebased onto `apiUrl` (a proxy, the emulator). */

@@ -291,6 +291,41 @@ describe('one 429 for every client on the store', () => {
   });
 });
 
+describe('the shared 429 on the hot path', () => {
+  it('reads the store once for calls that start together, and not during a wait it knows', async () => {
+    let reads = 0;
+    let until: number | undefined;
+    const store: TokenStore = {
+      get: async () => ({ accessToken: TOKEN, expiresAt: 4_000_000_000 }),
+      set: async () => {},
+      delete: async () => {},
+      rateLimitedUntil: async () => {
+        reads += 1;
+        return until;
+      },
+      recordRateLimit: async (_clientId, next) => {
+        until = next;
+      },
+    };
+    const server = await serve((_, index = 0) =>
+      index === 3
+        ? { status: 429, headers: { 'retry-after': '30' }, body: { error: { status: 429 } } }
+        : { body: {} },
+    );
+    const api = client(server, sessionWith({}, store), { retry: { maxRetryAfter: 5 } });
+    await api.me();
+    reads = 0;
+    await Promise.all([api.me(), api.me()]);
+    expect(reads).toBe(1);
+    await expect(api.me()).rejects.toBeInstanceOf(RateLimitError);
+    reads = 0;
+    await expect(api.me()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(api.me()).rejects.toMatchObject({ message: /nothing was sent/ });
+    expect(reads).toBe(0);
+    expect(server.seen).toHaveLength(4);
+  });
+});
+
 describe('ids as Spotify URIs or open.spotify.com links', () => {
   it('sends the id of a URI or link in a path, in ids, and URIs for links in uris', async () => {
     const server = await serve(() => ({ body: {} }));

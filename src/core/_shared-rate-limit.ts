@@ -11,6 +11,23 @@ import type { TokenStore } from './store.js';
 export const sessionStores = new WeakMap<Session, TokenStore | undefined>();
 
 /**
+ * Whether `session` is a Session constructed without a store: its tokens are all in memory,
+ * so `getValidAccessToken()` has nothing to load or write first and a valid token can be read
+ * as it is (`isExpired()`, `getAccessToken()`), without an await.
+ */
+export function hasNoStore(session: Session): boolean {
+  return sessionStores.has(session) && sessionStores.get(session) === undefined;
+}
+
+/**
+ * Whether the Session's store keeps the shared rate limit (`rateLimitedUntil`): without one,
+ * a client has nothing to read before a call and skips the read (and its await).
+ */
+export function keepsRateLimits(session: Session): boolean {
+  return sessionStores.get(session)?.rateLimitedUntil !== undefined;
+}
+
+/**
  * When the Web API's rate limit on the Session's app ends (ms since the epoch), as recorded
  * in its store by any process; `undefined` when none is, or the store keeps no such record.
  * @throws {StoreError} (rejects with) the store failed.

@@ -30,9 +30,15 @@ export {
   SELF_TIMED,
   type SelfTimedFetch,
   sendRequest,
+  sendWebRequest,
   untilAborted,
   type WholeAnswer,
 } from './_http.js';
-export { rateLimitedUntil, recordRateLimit } from './_shared-rate-limit.js';
+export {
+  hasNoStore,
+  keepsRateLimits,
+  rateLimitedUntil,
+  recordRateLimit,
+} from './_shared-rate-limit.js';
 export { createTokenRequestReplay } from './_token-request-replay.js';
 export { validateAccountsUrl, validateRedirectUri } from './_urls.js';
