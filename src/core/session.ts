@@ -36,7 +36,13 @@ import {
 } from './pkce.js';
 import { closestKnownScope, isKnownScope, type Scope } from './scopes.js';
 import type { TokenStore } from './store.js';
-import { parseSessionTokens, refreshTokenFingerprint, type SessionTokens } from './tokens.js';
+import {
+  DEFAULT_SKEW_SECONDS,
+  isAccessTokenValid,
+  parseSessionTokens,
+  refreshTokenFingerprint,
+  type SessionTokens,
+} from './tokens.js';
 
 export { DEFAULT_ACCOUNTS_URL, DEFAULT_EXPIRES_IN_SECONDS, DEFAULT_TIMEOUT_MS };
 
@@ -55,8 +61,6 @@ export const DEFAULT_LOCK_WAIT_MS = 35_000;
 export const DEFAULT_REFRESH_HARD_LIMIT_MS = 60_000;
 /** The longest delay `setTimeout` honours. */
 const MAX_MS = 2_147_483_647;
-/** Seconds before expiry at which an access token counts as expired (`skewSeconds`). */
-const DEFAULT_SKEW_SECONDS = 60;
 
 /** Why `onTokens` was called. */
 export interface TokensEvent {
@@ -852,7 +856,8 @@ export class Session {
    * @param skewSeconds - margin for clock skew and request time. @default 60
    */
   isExpired(skewSeconds = DEFAULT_SKEW_SECONDS): boolean {
-    return !this.#validAt(this.#accessToken, this.#expiresAt, skewSeconds);
+    const held = { accessToken: this.#accessToken, expiresAt: this.#expiresAt };
+    return !isAccessTokenValid(held, this.#options.now(), skewSeconds);
   }
 
   /**
@@ -867,16 +872,6 @@ export class Session {
     if (this.#scope !== undefined) tokens.scope = [...this.#scope];
     if (this.#appOnly) tokens.grant = 'client_credentials';
     return tokens;
-  }
-
-  #validAt(
-    accessToken: string | undefined,
-    expiresAt: number | undefined,
-    skewSeconds: number,
-  ): boolean {
-    if (accessToken === undefined) return false;
-    if (expiresAt === undefined) return true;
-    return this.#options.now() / 1000 + skewSeconds < expiresAt;
   }
 
   /** Records a change of the held tokens; tokens set here count as loaded (the store is not read over them). */
@@ -1112,7 +1107,7 @@ export class Session {
   ): { response: TokenResponse | undefined; refreshToken: string } | undefined {
     if (stored === undefined) return undefined;
     const rotated = stored.refreshToken !== undefined && stored.refreshToken !== usedRefreshToken;
-    const valid = this.#validAt(stored.accessToken, stored.expiresAt, DEFAULT_SKEW_SECONDS);
+    const valid = isAccessTokenValid(stored, this.#options.now());
     const refreshed = valid && stored.accessToken !== this.#accessToken;
     if (!rotated && !refreshed) return undefined;
     this.#replace(stored);

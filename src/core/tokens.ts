@@ -1,5 +1,6 @@
-import { base64urlEncode } from './_http.js';
-import { InvalidArgumentError } from './errors/index.js';
+// Narrow imports: the CLI's `token` loads this file (and no more of core) to read a stored login.
+import { base64urlEncode } from './_base64url.js';
+import { InvalidArgumentError } from './errors/invalid-argument-error.js';
 
 /**
  * A Session's tokens as plain JSON, from `session.toJSON()`, given to
@@ -32,6 +33,23 @@ export interface SessionTokens {
    * (see docs/stores.md).
    */
   refused?: string;
+}
+
+/** Seconds before expiry at which an access token counts as expired (`skewSeconds`). */
+export const DEFAULT_SKEW_SECONDS = 60;
+
+/**
+ * Whether the access token is valid for at least `skewSeconds` more at `nowMs`: there is
+ * one, and its expiry is unknown (Spotify's 401 will tell) or later than that.
+ */
+export function isAccessTokenValid(
+  tokens: { accessToken?: string | undefined; expiresAt?: number | undefined },
+  nowMs: number,
+  skewSeconds: number = DEFAULT_SKEW_SECONDS,
+): boolean {
+  if (tokens.accessToken === undefined) return false;
+  if (tokens.expiresAt === undefined) return true;
+  return nowMs / 1000 + skewSeconds < tokens.expiresAt;
 }
 
 const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope', 'grant', 'refused'] as const;

@@ -1,8 +1,9 @@
 /** Small file-system steps FileStore builds on (Node). */
-import { constants } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+// Not `node:fs`: its ES module facade evaluates every lazy export of fs (streams included),
+// which costs the CLI's `token` a few milliseconds of start-up (docs/benchmarks.md).
+import { constants, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ConfigurationError } from '../core/index.js';
+import { ConfigurationError } from '../core/errors/configuration-error.js';
 import { ownerToken } from './_shared.js';
 
 /**

@@ -3,14 +3,12 @@
  * owner tokens. Web-standard globals only, so MemoryStore stays portable.
  */
 
+// Narrow imports, not core's index: the file store loads this for `spotify-session token`.
+import { AbortedError } from '../core/errors/aborted-error.js';
+import { InvalidArgumentError } from '../core/errors/invalid-argument-error.js';
+import { LockTimeoutError } from '../core/errors/lock-timeout-error.js';
 import type { TokenStoreLockOptions } from '../core/index.js';
-import {
-  AbortedError,
-  InvalidArgumentError,
-  LockTimeoutError,
-  parseSessionTokens,
-  type SessionTokens,
-} from '../core/index.js';
+import { parseSessionTokens, type SessionTokens } from '../core/tokens.js';
 
 /** The longest delay `setTimeout` honours (a longer one fires at once). */
 export const MAX_TIMER_MS = 2_147_483_647;

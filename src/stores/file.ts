@@ -4,18 +4,19 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import {
-  ConfigurationError,
-  InvalidArgumentError,
-  type SessionTokens,
-  type SpotifyError,
-  StoreError,
-  type StoreOperation,
-  type TokenStore,
-  type TokenStoreLock,
-  type TokenStoreLockOptions,
+// Each error from its own file, not core's index: `spotify-session token` loads this store and
+// nothing of core beyond what it uses (a module costs start-up time; docs/benchmarks.md).
+import { ConfigurationError } from '../core/errors/configuration-error.js';
+import { InvalidArgumentError } from '../core/errors/invalid-argument-error.js';
+import { StoreError } from '../core/errors/store-error.js';
+import type {
+  SessionTokens,
+  SpotifyError,
+  StoreOperation,
+  TokenStore,
+  TokenStoreLock,
+  TokenStoreLockOptions,
 } from '../core/index.js';
-import { acquireFileLock, currentHolder, extendFileLock, releaseFileLock } from './_file-lock.js';
 import { checkPrivateDirectory, ioCode, readText, removeFile, writeFileAtomic } from './_fs.js';
 import { checkKey, checkLockOptions, checkTtl, copyTokens, pollForLock } from './_shared.js';
 
@@ -172,6 +173,10 @@ export class FileStore implements TokenStore {
   async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock> {
     const lockFile = `${this.fileOf(key).slice(0, -'.json'.length)}.lock`;
     const { ttl, wait, signal } = checkLockOptions(options);
+    // Loaded on the first lock: reading tokens (the CLI's `token`) never needs it.
+    const { acquireFileLock, currentHolder, extendFileLock, releaseFileLock } = await import(
+      './_file-lock.js'
+    );
     await this.#checkDirectory('lock', key);
     const me = currentHolder();
     const owner = await pollForLock(key, wait, signal, async () => {
