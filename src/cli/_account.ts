@@ -1,71 +1,24 @@
 /**
- * `token`, `api`, `whoami` and `logout`: everyday use of a profile that `login` stored.
- * Data goes to stdout, messages to stderr.
+ * `api`, `whoami` and `logout`: everyday use of a profile that `login` stored (`token` is in
+ * `_account-run.ts`). Data goes to stdout, messages to stderr.
  */
 import { readFile } from 'node:fs/promises';
-import { OPERATIONS } from '../api/_generated/resources.js';
-import { SpotifyWebAPI, WebAPIError } from '../api/index.js';
-import type { Session } from '../core/index.js';
+// The base client's own file, not the api index: that would load the full client and its
+// generated operation table, which a raw METHOD and path never need.
+import { SpotifyWebAPIBase } from '../api/client.js';
+import { WebAPIError } from '../api/errors/index.js';
+import { print } from './_account-run.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import {
   deleteProfileSettings,
   openProfile,
-  openStoredSession,
   type ProfileFlags,
-  type ResolvedProfile,
   resolveApiUrl,
 } from './_profile.js';
+import { withStoredSession } from './_stored-session.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 type Method = (typeof METHODS)[number];
-
-function print(value: unknown, pretty: boolean): void {
-  if (value === undefined || value === null || value === '') return;
-  const text = typeof value === 'string' ? value : JSON.stringify(value, null, pretty ? 2 : 0);
-  process.stdout.write(`${text}\n`);
-}
-
-/**
- * Runs `use` with the profile's Session, then — whether it succeeded or not — waits for a
- * refresh whose caller gave up (a timeout) to finish storing its answer, so exiting never
- * loses a refresh token Spotify rotated meanwhile.
- */
-async function withStoredSession<T>(
-  flags: ProfileFlags,
-  env: NodeJS.ProcessEnv,
-  use: (session: Session, profile: ResolvedProfile) => Promise<T>,
-): Promise<T> {
-  const { session, profile } = await openStoredSession(flags, env);
-  try {
-    return await use(session, profile);
-  } finally {
-    await session.settled();
-  }
-}
-
-/** `token`: a valid access token, refreshed (and stored) when needed. */
-export function printToken(
-  flags: ProfileFlags & { json?: boolean | undefined },
-  env: NodeJS.ProcessEnv,
-): Promise<void> {
-  return withStoredSession(flags, env, (session) => printValidToken(session, flags));
-}
-
-async function printValidToken(session: Session, flags: { json?: boolean | undefined }) {
-  const accessToken = await session.getValidAccessToken();
-  if (flags.json === true) {
-    print(
-      {
-        accessToken,
-        expiresAt: session.getTokenExpiration(),
-        scope: session.getScope(),
-      },
-      process.stdout.isTTY === true,
-    );
-    return;
-  }
-  process.stdout.write(`${accessToken}\n`);
-}
 
 /**
  * Runs `call` with a Web API client on the stored login (see `withStoredSession`). A Web API error becomes one line
@@ -74,18 +27,18 @@ async function printValidToken(session: Session, flags: { json?: boolean | undef
 function withApi<T>(
   flags: ProfileFlags,
   env: NodeJS.ProcessEnv,
-  call: (api: SpotifyWebAPI) => Promise<T>,
+  call: (api: SpotifyWebAPIBase) => Promise<T>,
 ): Promise<T> {
   return withStoredSession(flags, env, async (session, profile) => {
     const apiUrl = resolveApiUrl(env, profile);
     try {
-      return await call(new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session));
+      return await call(new SpotifyWebAPIBase(apiUrl === undefined ? {} : { apiUrl }, session));
     } catch (error) {
       if (!(error instanceof WebAPIError)) throw error;
       const request = `${error.method} ${error.path}`;
       const advice =
         error.kind === 'insufficient_scope'
-          ? ` ${scopeAdvice(request, session.getScope(), profile.name)}`
+          ? ` ${(await import('./_scope-advice.js')).scopeAdvice(request, session.getScope(), profile.name)}`
           : '';
       throw new CommandError(
         EXIT.failed,
@@ -94,56 +47,6 @@ function withApi<T>(
       );
     }
   });
-}
-
-/**
- * What to log in again with after a 403 for a missing scope: the scopes Spotify's reference
- * lists for the operation (generated from its OpenAPI description) that this login lacks,
- * added to the ones it has (a new login replaces the old one). Where the reference lists
- * none, or none is missing, it says so instead of guessing.
- */
-export function scopeAdvice(request: string, granted: readonly string[], profile: string): string {
-  const [template, listed] = documentedScopes(request) ?? [request, []];
-  const missing = listed.filter((scope) => !granted.includes(scope));
-  const has = `this login has ${granted.length > 0 ? granted.join(' ') : 'no scope'}`;
-  const login = (scopes: string) =>
-    `spotify-session login${profile === 'default' ? '' : ` --profile ${profile}`} --scope ${scopes}`;
-  if (missing.length > 0) {
-    return (
-      `Spotify's reference lists ${listed.join(', ')} for ${template}; ${has}. ` +
-      `Log in again adding ${missing.join(' ')}: ${login([...granted, ...missing].join(' '))}`
-    );
-  }
-  const listedText =
-    listed.length > 0
-      ? `already has every scope Spotify's reference lists for ${template} (${listed.join(', ')})`
-      : `Spotify's reference lists no scope for ${template}`;
-  return (
-    `${has}; it ${listedText}. Find the scope on the endpoint's reference page ` +
-    `(https://developer.spotify.com/documentation/web-api), then: ${login(`${granted.join(' ')} <scope>`.trim())}`
-  );
-}
-
-/** The documented `METHOD /template` and its scopes for a concrete `METHOD /path`. */
-export function documentedScopes(request: string): [string, readonly string[]] | undefined {
-  const [method, path = ''] = request.split(' ');
-  const segments = path.split('/');
-  let best: [string, readonly string[], number] | undefined;
-  for (const { method: keyMethod, path: template, scopes = [] } of Object.values(OPERATIONS)) {
-    if (scopes.length === 0) continue;
-    const key = `${keyMethod} ${template}`;
-    const parts = template.split('/');
-    if (keyMethod !== method || parts.length !== segments.length) continue;
-    let literals = 0;
-    const matches = parts.every((part, index) => {
-      if (part.startsWith('{')) return segments[index] !== '';
-      literals++;
-      return part === segments[index];
-    });
-    // `/me/x` over `/{id}/x`: the template with the most fixed segments wins.
-    if (matches && (best === undefined || literals > best[2])) best = [key, scopes, literals];
-  }
-  return best === undefined ? undefined : [best[0], best[1]];
 }
 
 /** Parses `--query k=v` entries. */
