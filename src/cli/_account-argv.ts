@@ -6,8 +6,25 @@
  * value or one that starts with "-", `--`, a wrong number of arguments — is left to commander,
  * which parses it, or reports the usage error, as it always did. `_account-argv.test.ts`
  * checks both against each other on generated command lines, and this table against the
- * commands' commander definitions (`_account-commands.ts`).
+ * commands' commander definitions (`_account-commands.ts`). The variables the account
+ * commands read are listed here too: `--help` shows them and every account command warns of
+ * near misses, whichever parser read its command line.
  */
+
+/** The variables `login`, `token`, `api`, `whoami` and `logout` read, for --help and typos. */
+export const ACCOUNT_VARIABLES: ReadonlyArray<readonly [name: string, meaning: string]> = [
+  ['SPOTIFY_CLIENT_ID', "your app's client ID (login saves it in the profile)"],
+  [
+    'SPOTIFY_ACCOUNTS_URL',
+    "Accounts service base URL (default https://accounts.spotify.com; the emulator's URL in tests)",
+  ],
+  ['SPOTIFY_API_URL', 'Web API base URL (default https://api.spotify.com/v1)'],
+  ['SPOTIFY_PROFILE', 'profile to use when --profile is not given (default "default")'],
+  [
+    'XDG_CONFIG_HOME',
+    'where profiles live: $XDG_CONFIG_HOME/spotify-session (else ~/.config/spotify-session)',
+  ],
+];
 
 /** How an option takes its value: none (`--json`), one (`--profile work`), or one per use. */
 type OptionKind = 'flag' | 'value' | 'repeatable';

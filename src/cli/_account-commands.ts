@@ -5,7 +5,7 @@
  * table must say what the definitions below say; its test checks).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ACCOUNT_VARIABLES, runAccount, runAccountCommand } from './_account-run.js';
+import { ACCOUNT_VARIABLES, type AccountInvocation } from './_account-argv.js';
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65_535) {
@@ -38,6 +38,11 @@ Environment:
 ${ACCOUNT_VARIABLES.map(([name, meaning]) => `  ${name.padEnd(21)}  ${meaning}`).join('\n')}
 
 Exit codes: 0 ok, 1 request failed, 2 usage or configuration error, 3 not logged in or login expired.`;
+
+/** Runs what commander read, as the fast path does (the runner loads when a command runs). */
+async function run(invocation: AccountInvocation): Promise<void> {
+  await (await import('./_account-run.js')).runAccountCommand(invocation);
+}
 
 export function registerAccountCommands(program: Command): void {
   program
@@ -78,8 +83,8 @@ Examples:
   $ spotify-session login --client-id 1a2b3c… --scope user-read-private playlist-read-private
   $ SPOTIFY_CLIENT_ID=1a2b3c… spotify-session login --profile work --port 0 --no-open`,
     )
-    .action((flags) =>
-      runAccount(flags, async () => {
+    .action(async (flags) =>
+      (await import('./_account-run.js')).runAccount(flags, async () => {
         const { login } = await import('./_login.js');
         await login(flags, process.env);
       }),
@@ -99,7 +104,7 @@ Examples:
   $ curl -H "Authorization: Bearer $(spotify-session token)" https://api.spotify.com/v1/me
   $ spotify-session token --profile work --json`,
     )
-    .action((flags) => runAccountCommand({ command: 'token', flags }));
+    .action((flags) => run({ command: 'token', flags }));
 
   program
     .command('api')
@@ -122,9 +127,7 @@ Examples:
   $ spotify-session api POST /me/playlists --data '{"name":"Road trip"}'
   $ spotify-session api PUT /me/player/pause`,
     )
-    .action((method: string, path: string, flags) =>
-      runAccountCommand({ command: 'api', method, path, flags }),
-    );
+    .action((method: string, path: string, flags) => run({ command: 'api', method, path, flags }));
 
   program
     .command('whoami')
@@ -133,7 +136,7 @@ Examples:
     .addOption(clientIdOption())
     .option('--json', 'print the whole /me answer')
     .addHelpText('after', `${ENVIRONMENT}\n\nExample:\n  $ spotify-session whoami --profile work`)
-    .action((flags) => runAccountCommand({ command: 'whoami', flags }));
+    .action((flags) => run({ command: 'whoami', flags }));
 
   program
     .command('logout')
@@ -149,8 +152,8 @@ ${ENVIRONMENT}
 Example:
   $ spotify-session logout --profile work`,
     )
-    .action((flags) =>
-      runAccount(flags, async () => {
+    .action(async (flags) =>
+      (await import('./_account-run.js')).runAccount(flags, async () => {
         const { logout } = await import('./_account.js');
         await logout(flags, process.env);
       }),

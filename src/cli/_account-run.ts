@@ -3,28 +3,12 @@
  * commander (`_account-commands.ts`) or, for the everyday three, by `_account-argv.ts`: both
  * call the same functions here, so output, errors and exit codes do not depend on the parser.
  * `token` with a valid stored login needs nothing beyond this module, the profile and the
- * file store; everything else loads its module when it runs (so does the profile: `--help`
- * loads this module for the variables' list).
+ * file store's reading side; everything else loads its module when it runs.
  */
 import { nearMissMessage, nearMissNames } from '../server/_env-near-miss.js';
-import type { AccountFlags, AccountInvocation } from './_account-argv.js';
+import { ACCOUNT_VARIABLES, type AccountFlags, type AccountInvocation } from './_account-argv.js';
 import { CommandError } from './_exit-codes.js';
-import type { ProfileFlags } from './_profile.js';
-
-/** The variables `login`, `token`, `api`, `whoami` and `logout` read, for --help and typos. */
-export const ACCOUNT_VARIABLES: ReadonlyArray<readonly [name: string, meaning: string]> = [
-  ['SPOTIFY_CLIENT_ID', "your app's client ID (login saves it in the profile)"],
-  [
-    'SPOTIFY_ACCOUNTS_URL',
-    "Accounts service base URL (default https://accounts.spotify.com; the emulator's URL in tests)",
-  ],
-  ['SPOTIFY_API_URL', 'Web API base URL (default https://api.spotify.com/v1)'],
-  ['SPOTIFY_PROFILE', 'profile to use when --profile is not given (default "default")'],
-  [
-    'XDG_CONFIG_HOME',
-    'where profiles live: $XDG_CONFIG_HOME/spotify-session (else ~/.config/spotify-session)',
-  ],
-];
+import { type ProfileFlags, profileName, readValidStoredTokens } from './_profile.js';
 
 /**
  * Runs an account command's body: first a line for each variable that is almost one the
@@ -45,7 +29,7 @@ export async function runAccount(flags: ProfileFlags, body: () => Promise<void>)
         ? error
         : (await import('./_stored-session.js')).toCommandError(
             error,
-            (await import('./_profile.js')).profileName(flags, process.env),
+            profileName(flags, process.env),
           );
     process.stderr.write(`error: ${failure.message}\n`);
     process.exitCode = failure.exitCode;
@@ -78,7 +62,6 @@ export function print(value: unknown, pretty: boolean): void {
  * stores the answer (a rotated refresh token included) before it is printed.
  */
 export async function printToken(flags: AccountFlags, env: NodeJS.ProcessEnv): Promise<void> {
-  const { readValidStoredTokens } = await import('./_profile.js');
   const stored = await readValidStoredTokens(flags, env);
   if (stored !== undefined) {
     printAccessToken(stored.accessToken as string, stored.expiresAt, stored.scope ?? [], flags);

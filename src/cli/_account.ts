@@ -9,6 +9,7 @@ import { SpotifyWebAPIBase } from '../api/client.js';
 import { WebAPIError } from '../api/errors/index.js';
 import { print } from './_account-run.js';
 import { CommandError, EXIT } from './_exit-codes.js';
+import { cliFetch } from './_http-fetch.js';
 import {
   deleteProfileSettings,
   openProfile,
@@ -32,7 +33,8 @@ function withApi<T>(
   return withStoredSession(flags, env, async (session, profile) => {
     const apiUrl = resolveApiUrl(env, profile);
     try {
-      return await call(new SpotifyWebAPIBase(apiUrl === undefined ? {} : { apiUrl }, session));
+      const options = { fetch: cliFetch, ...(apiUrl === undefined ? {} : { apiUrl }) };
+      return await call(new SpotifyWebAPIBase(options, session));
     } catch (error) {
       if (!(error instanceof WebAPIError)) throw error;
       const request = `${error.method} ${error.path}`;

@@ -1,13 +1,21 @@
 /**
  * What `login`, `token`, `api`, `whoami` and `logout` share about a profile: where its tokens
- * and settings live, and which client id and URLs to use. Light on purpose (the file store and
- * `core/tokens.js`, no Session): `token` with a valid stored login needs no more
- * (`_stored-session.ts` has the Session).
+ * and settings live, and which client id and URLs to use. Light on purpose: `token` with a
+ * valid stored login needs no more than this, the file store's reading side and core's token
+ * checks (`FileStore` loads when a command opens the profile; `_stored-session.ts` has the
+ * Session).
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAccessTokenValid, type SessionTokens } from '../core/tokens.js';
-import { FileStore } from '../stores/file.js';
+import { isAccessTokenValid, parseSessionTokens, type SessionTokens } from '../core/tokens.js';
+import type { FileStore } from '../stores/file.js';
+import {
+  defaultDirectory,
+  isFileKey,
+  othersWhoMayWrite,
+  readText,
+  tokenFile,
+} from '../stores/file-read.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 
 /** Profile names: they become file names, so nothing that could walk the file system. */
@@ -59,7 +67,8 @@ export async function openProfile(
   env: NodeJS.ProcessEnv,
 ): Promise<ResolvedProfile> {
   const name = validateProfileName(profileName(flags, env));
-  const directory = FileStore.defaultDirectory();
+  const directory = defaultDirectory();
+  const { FileStore } = await import('../stores/file.js');
   const store = new FileStore({ directory });
   let settings: ProfileSettings | undefined;
   const file = settingsPath(directory, name);
@@ -136,20 +145,25 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /**
  * The profile's stored tokens when they hold an access token valid for the next minute (the
- * Session's own rule), read with one read of the tokens file and nothing else: what `token`
- * prints without a Session. `undefined` in every other case — no login, a token to renew, a
- * name or a file the store refuses —, where the Session path does it all again and says what
- * is wrong.
+ * Session's own rule), read with one read of the tokens file and the file store's own checks
+ * (its key rule, a private directory, no symbolic link, valid tokens): what `token` prints
+ * without a Session. `undefined` in every other case — no login, a token to renew, anything
+ * the store would refuse —, where the Session path does it all again and says what is wrong.
  */
 export async function readValidStoredTokens(
   flags: ProfileFlags,
   env: NodeJS.ProcessEnv,
 ): Promise<SessionTokens | undefined> {
   const name = profileName(flags, env);
-  if (!PROFILE_PATTERN.test(name)) return undefined;
+  if (!PROFILE_PATTERN.test(name) || !isFileKey(name)) return undefined;
   try {
-    const tokens = await new FileStore().get(name);
-    return tokens !== undefined && isAccessTokenValid(tokens, Date.now()) ? tokens : undefined;
+    // FileStore.get's steps, without the store: the directory first, then the file.
+    const directory = defaultDirectory();
+    if ((await othersWhoMayWrite(directory)) !== undefined) return undefined;
+    const text = await readText(tokenFile(directory, name));
+    if (text === undefined) return undefined;
+    const tokens = parseSessionTokens(JSON.parse(text));
+    return isAccessTokenValid(tokens, Date.now()) ? tokens : undefined;
   } catch {
     return undefined;
   }

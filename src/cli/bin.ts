@@ -3,7 +3,6 @@
  * The `spotify-session` command. It only parses arguments and calls the
  * package's public API; every subcommand lives in its own `_*-command.ts`.
  */
-import * as nodeModule from 'node:module';
 import type { Command } from 'commander';
 import { tolerateClosedStdio } from '../node/_stdio.js';
 import { parseAccountArgv } from './_account-argv.js';
@@ -12,9 +11,11 @@ import { EXIT } from './_exit-codes.js';
 // `spotify-session … | head` or a closed terminal ends the output, never the command.
 tolerateClosedStdio();
 // Node 22.1 and later keep the compiled code of the modules loaded from here on (in Node's own
-// cache in the temporary directory), so the next start skips compiling them; Node 20 has no
-// such cache and goes on without.
-(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+// cache in the temporary directory), so the next start skips compiling them. Node 20 has no
+// such cache, and does not load node:module for nothing.
+if (Number(process.versions.node.split('.')[0]) >= 22) {
+  ((await import('node:module')) as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+}
 
 /**
  * Every command, with what the top-level `--help` shows. Only the module of the command being
@@ -57,8 +58,9 @@ else await (await import('./_account-run.js')).runAccountCommand(everyday);
 
 async function parseWithCommander(): Promise<void> {
   const { Command } = await import('commander');
+  const { createRequire } = await import('node:module');
   // dist/cli/bin.js → the package root's package.json, in the repository and when installed.
-  const { version } = nodeModule.createRequire(import.meta.url)('../../package.json') as {
+  const { version } = createRequire(import.meta.url)('../../package.json') as {
     version: string;
   };
 

@@ -3,7 +3,7 @@
  * process of one user on one machine (Node).
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 // Each error from its own file, not core's index: `spotify-session token` loads this store and
 // nothing of core beyond what it uses (a module costs start-up time; docs/benchmarks.md).
 import { ConfigurationError } from '../core/errors/configuration-error.js';
@@ -17,8 +17,9 @@ import type {
   TokenStoreLock,
   TokenStoreLockOptions,
 } from '../core/index.js';
-import { checkPrivateDirectory, ioCode, readText, removeFile, writeFileAtomic } from './_fs.js';
+import { checkPrivateDirectory, removeFile, writeFileAtomic } from './_fs.js';
 import { checkKey, checkLockOptions, checkTtl, copyTokens, pollForLock } from './_shared.js';
+import { defaultDirectory, ioCode, isFileKey, readText, tokenFile } from './file-read.js';
 
 export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
 
@@ -34,14 +35,9 @@ export interface FileStoreOptions {
   directory?: string | undefined;
 }
 
-/** Keys become file names: nothing that could leave the directory or hide a file. */
-const KEY_PATTERN = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]{0,127}$/;
-/** Names Windows reserves for devices, whatever the extension. */
-const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/i;
-
 function checkFileKey(key: string): string {
   checkKey(key);
-  if (!KEY_PATTERN.test(key) || key.includes('..') || WINDOWS_DEVICE.test(key)) {
+  if (!isFileKey(key)) {
     throw new InvalidArgumentError(
       'key',
       `FileStore keys become file names: use 1–128 letters, digits, ".", "_", "-", "+" or "@", not starting with "." and without ".." or a device name such as "con" (got ${JSON.stringify(key.slice(0, 140))})`,
@@ -93,24 +89,12 @@ export class FileStore implements TokenStore {
     platform: NodeJS.Platform = process.platform,
     home: string = homedir(),
   ): string {
-    const xdg = env.XDG_CONFIG_HOME;
-    // The XDG spec says relative values are invalid and must be ignored.
-    if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'spotify-session');
-    if (platform === 'darwin')
-      return join(home, 'Library', 'Application Support', 'spotify-session');
-    if (platform === 'win32') {
-      const appData = env.APPDATA;
-      return join(
-        appData !== undefined && appData !== '' ? appData : join(home, 'AppData', 'Roaming'),
-        'spotify-session',
-      );
-    }
-    return join(home, '.config', 'spotify-session');
+    return defaultDirectory(env, platform, home);
   }
 
   /** The file holding `key`'s tokens. */
   fileOf(key: string): string {
-    return join(this.directory, `${checkFileKey(key)}.json`);
+    return tokenFile(this.directory, checkFileKey(key));
   }
 
   async get(key: string): Promise<SessionTokens | undefined> {

@@ -45,17 +45,18 @@ function cli(args: string[], nodeOptions: string[] = [], extra: Record<string, s
   });
 }
 
-/** The command's result and the files of this repository it loaded (relative: `dist/…`). */
-async function traced(args: string[]): Promise<Result & { loaded: string[] }> {
+/** The command's result, the files of this repository it loaded (`dist/…`) and Node's own modules. */
+async function traced(args: string[]): Promise<Result & { loaded: string[]; builtins: string[] }> {
   const file = join(home, `trace-${Math.random().toString(36).slice(2)}.txt`);
   await writeFile(file, '');
   const result = await cli(args, ['--import', TRACE], { TRACE_MODULES_FILE: file });
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const loaded = (await readFile(file, 'utf8'))
-    .split('\n')
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  const loaded = lines
     .filter((url) => url.startsWith('file:'))
     .map((url) => fileURLToPath(url).replace(root, ''));
-  return { ...result, loaded };
+  const builtins = lines.filter((line) => line.startsWith('builtin:')).map((line) => line.slice(8));
+  return { ...result, loaded, builtins };
 }
 
 const tokensFile = () => join(home, 'spotify-session', 'default.json');
@@ -107,20 +108,24 @@ afterAll(async () => {
 });
 
 describe('what the everyday commands load', () => {
-  it('token with a valid stored login: the file store and the tokens, no Session, no commander', async () => {
+  it('token with a valid stored login: the reading side of the store and the token checks, no Session, no commander', async () => {
     const result = await traced(['token']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(`${(await stored()).accessToken}\n`);
     const unwanted = result.loaded.filter((file) =>
-      /commander|oauth4webapi|core\/(index|session|grants|_http)\.js|\/api\/|emulator|server\/(?!_env-near-miss)|hono|pino|_stored-session/.test(
+      /commander|oauth4webapi|core\/(index|session|grants|_http)\.js|\/api\/|emulator|server\/(?!_env-near-miss)|hono|pino|_stored-session|stores\/file\.js/.test(
         file,
       ),
     );
     expect(unwanted).toEqual([]);
-    expect(result.loaded).toContain('dist/stores/file.js');
+    // The file store's reading side and core's token checks, not the store or every error.
+    expect(result.loaded).toContain('dist/stores/file-read.js');
+    expect(result.loaded).toContain('dist/core/tokens.js');
+    expect(result.loaded.length).toBeLessThanOrEqual(12);
+    expect(result.builtins.filter((id) => /undici|crypto|^http/.test(id))).toEqual([]);
   });
 
-  it('api GET /me: the base client, no operation table, no commander', async () => {
+  it('api GET /me: the base client on node:http, no operation table, no commander', async () => {
     const result = await traced(['api', 'GET', '/me']);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ type: 'user' });
@@ -131,6 +136,9 @@ describe('what the everyday commands load', () => {
     );
     expect(unwanted).toEqual([]);
     expect(result.loaded).toContain('dist/api/client.js');
+    // Node's own http client, not the global fetch (undici, http2, web streams).
+    expect(result.builtins).toContain('http');
+    expect(result.builtins.filter((id) => /undici|http2/.test(id))).toEqual([]);
   });
 
   it('--help still goes through commander', async () => {
