@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sendRequest } from '../dist/core/_http.js';
-import { createNodeUpstream } from '../dist/server/_upstream-node.js';
+import { createNodeUpstream } from '../dist/server/node/_upstream.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({

@@ -33,7 +33,8 @@ const HEADER =
  *   id: string, name: string, method: string, path: string, deprecated: boolean,
  *   scopes: string[], tags: string[], params: Param[], positional: Param[], options: Param[],
  *   rawBody: { type: string, argument: string } | undefined, response: string,
- *   replacement: [string, string] | undefined
+ *   replacement: [string, string] | undefined,
+ *   requires: (string | string[])[] | undefined
  * }} Operation
  */
 
@@ -73,6 +74,13 @@ export function readOperations(spec, config) {
     }
     return current;
   };
+  const knownScopes = new Set(
+    Object.values(spec.components.securitySchemes).flatMap((/** @type {any} */ scheme) =>
+      Object.values(scheme.flows ?? {}).flatMap((/** @type {any} */ flow) =>
+        Object.keys(flow.scopes ?? {}),
+      ),
+    ),
+  );
   /** @type {Operation[]} */
   const operations = [];
   const seenNames = new Set();
@@ -151,6 +159,7 @@ export function readOperations(spec, config) {
       const options = merged.filter((p) => p.where !== 'path' && !p.required);
 
       const scopes = (op.security ?? []).flatMap((/** @type {any} */ s) => Object.values(s).flat());
+      const requires = readRequiredScopes(op.operationId, config.requiredScopes, knownScopes);
       const replacement = config.replacements[op.operationId];
       if (replacement && !op.deprecated)
         throw new Error(`${op.operationId} has a replacement but is not deprecated`);
@@ -168,15 +177,43 @@ export function readOperations(spec, config) {
         rawBody,
         response: '', // filled by the type emitter
         replacement,
+        requires,
       });
     }
   }
-  const unknown = Object.keys(config.names).filter((id) => !operations.some((o) => o.id === id));
+  const unknown = [...Object.keys(config.names), ...Object.keys(config.requiredScopes)].filter(
+    (id) => !operations.some((o) => o.id === id),
+  );
   if (unknown.length) throw new Error(`names for unknown operations: ${unknown.join(', ')}`);
   for (const [id, [target]] of Object.entries(config.replacements)) {
     if (!operations.some((o) => o.name === target)) throw new Error(`${id}: no method ${target}`);
   }
   return operations;
+}
+
+/**
+ * The scopes the client requires before sending an operation, from `requiredScopes` in
+ * scripts/api-names.json: each entry a scope, or a list of scopes one of which is enough.
+ * `undefined` (no entry) means every scope the reference lists is required.
+ * @param {string} id @param {Record<string, unknown>} overrides @param {Set<string>} known
+ * @returns {(string | string[])[] | undefined}
+ */
+function readRequiredScopes(id, overrides, known) {
+  if (!Object.hasOwn(overrides, id)) return undefined;
+  const entries = overrides[id];
+  const scope = (/** @type {unknown} */ name) => {
+    if (typeof name !== 'string' || !known.has(name))
+      throw new Error(
+        `requiredScopes.${id}: ${JSON.stringify(name)} is not a scope of the reference`,
+      );
+    return name;
+  };
+  if (!Array.isArray(entries)) throw new Error(`requiredScopes.${id} must be an array`);
+  return entries.map((entry) => {
+    if (!Array.isArray(entry)) return scope(entry);
+    if (entry.length < 2) throw new Error(`requiredScopes.${id}: a list of alternatives needs two`);
+    return entry.map(scope);
+  });
 }
 
 /** @param {string} name */
@@ -481,10 +518,28 @@ function signatureText(op) {
   return `${op.name}(${args.join(', ')})`;
 }
 
+/**
+ * The scopes of an operation in words: the ones the client requires before sending (each
+ * listed one, unless `requiredScopes` says otherwise), then the listed ones it does not.
+ * @param {Operation} op
+ */
+function scopesText(op) {
+  const code = (/** @type {string} */ s) => `\`${s}\``;
+  const requires = op.requires ?? op.scopes;
+  const named = requires.flat();
+  const required = requires
+    .map((e) => (Array.isArray(e) ? `one of ${e.map(code).join(', ')}` : code(e)))
+    .join(' and ');
+  const optional = op.scopes.filter((s) => !named.includes(s)).map(code);
+  return [required, optional.length ? `optional: ${optional.join(', ')}` : '']
+    .filter(Boolean)
+    .join('; ');
+}
+
 /** @param {Operation} op @param {string} indent */
 function methodDoc(op, indent) {
   const lines = [`\`${op.method} ${op.path}\``];
-  if (op.scopes.length) lines.push(`Scopes: ${op.scopes.map((s) => `\`${s}\``).join(', ')}.`);
+  if (op.scopes.length || op.requires?.length) lines.push(`Scopes: ${scopesText(op)}.`);
   for (const p of op.positional) lines.push(`@param ${argName(p)} ${paramDoc(p)}`);
   if (op.rawBody)
     lines.push(
@@ -529,6 +584,10 @@ function operationTable(operations) {
     if (body.length) fields.push(`body: ${list(body)}`);
     if (takesMarket(op)) fields.push('market: true');
     if (op.scopes.length) fields.push(`scopes: ${list(op.scopes)}`);
+    if (op.requires) {
+      const entry = (/** @type {string | string[]} */ e) => (Array.isArray(e) ? list(e) : `'${e}'`);
+      fields.push(`requires: [${op.requires.map(entry).join(', ')}]`);
+    }
     if (op.deprecated) fields.push('deprecated: true');
     if (op.replacement) fields.push(`replacement: '${op.replacement[0]}'`);
     return `  '${op.name}': { ${fields.join(', ')} },`;
@@ -682,7 +741,7 @@ function renderDocs(spec, operations) {
               ? `withdrawn: use \`${op.replacement[0]}\` (${op.replacement[1]})`
               : 'withdrawn, no replacement'
             : '';
-          const scopes = op.scopes.map((s) => `\`${s}\``).join(' ');
+          const scopes = scopesText(op);
           return `| \`${signatureText(op).replace(/\|/g, '\\|')}\` | \`${op.method} ${op.path}\` | ${scopes} | ${status} |`;
         });
       return `## ${group}\n\n| Method | HTTP | Scopes | Status |\n| --- | --- | --- | --- |\n${rows.join('\n')}\n`;
@@ -719,7 +778,12 @@ How to read a row:
   endpoints, \`/playlists/{id}/tracks\`, \`/users/{id}/…\`, …). Apps with extended quota may still
   reach them, so they stay callable, marked \`@deprecated\` with the replacement named in the
   last column.
-- Scopes are the ones the reference lists; the request fails with 403 when the token lacks them.
+- Scopes are the ones the reference lists. Without a required one Spotify answers 403; when the
+  login's scopes are known, the client refuses the call before sending it
+  ([docs/web-api.md](web-api.md#scopes-checked-before-sending)). Where the reference's list holds
+  alternatives (a public or a private playlist) the column says "one of"; "optional" ones unlock
+  fields of the answer (\`user-read-email\` on \`/me\`, resume points with
+  \`user-read-playback-position\`) or a private playlist, and the call works without them.
 
 ${sections.join('\n')}`;
 }

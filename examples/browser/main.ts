@@ -139,7 +139,7 @@ async function start(): Promise<void> {
     );
   });
   ui.logout.addEventListener('click', () => {
-    logout(session, store, STORE_KEY).then(showSignedOut, showError);
+    logout(session).then(showSignedOut, showError);
   });
   ui.more.addEventListener('click', () => {
     loadMorePlaylists().catch(showError);

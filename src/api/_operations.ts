@@ -8,6 +8,7 @@ import { InvalidArgumentError, type KnownScope } from '../core/index.js';
 import type { CallOptions } from './_generated/params.js';
 import { OPERATIONS, type Resources } from './_generated/resources.js';
 import type { ApiRequestOptions, Requester } from './_requester.js';
+import { eachOf, idOf, uriOf } from './_spotify-ids.js';
 
 /**
  * How one Web API operation is called: the value of its entry in `OPERATIONS`, keyed by its
@@ -33,8 +34,14 @@ export interface Operation {
    * is sent when the call names none. No other operation ever gets one.
    */
   readonly market?: true;
-  /** Scopes the reference lists for the operation: without them Spotify answers 403. */
+  /** Scopes the reference lists for the operation. */
   readonly scopes?: readonly KnownScope[];
+  /**
+   * What the client requires before sending (`SpotifyWebAPIOptions.checkScopes`): each entry a
+   * scope the login must have, or a list of scopes one of which is enough. Absent: every one of
+   * `scopes`. Empty: none (the listed ones unlock fields of the answer, or a private playlist).
+   */
+  readonly requires?: readonly (KnownScope | readonly KnownScope[])[];
   /** Spotify withdrew the endpoint (for new apps, or for apps in Development Mode). */
   readonly deprecated?: true;
   /** For a withdrawn endpoint: the method to call instead, when Spotify offers one. */
@@ -44,6 +51,61 @@ export interface Operation {
 /** The table's entry for a method name (`albums.get`), or `undefined` for an unknown name. */
 export function operationNamed(name: string): Operation | undefined {
   return Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+}
+
+/** Each operation's method name, entry and path segments, split once. */
+let templates: [name: string, operation: Operation, parts: string[]][] | undefined;
+
+/**
+ * The operation a request is for: `GET /albums/4aaw…` is `albums.get`. `path` is below the
+ * API's base URL, without the query; one trailing slash is the same path, as on Spotify. A
+ * `{parameter}` matches any non-empty segment; when two templates match, the one with more
+ * fixed segments wins. `undefined` for a path no operation has.
+ */
+export function operationAt(
+  method: string,
+  path: string,
+): [name: string, operation: Operation] | undefined {
+  templates ??= Object.entries(OPERATIONS).map(([name, op]) => [name, op, op.path.split('/')]);
+  const segments = path.replace(/(.)\/$/, '$1').split('/');
+  let best: [string, Operation] | undefined;
+  let bestLiterals = -1;
+  for (const [name, operation, parts] of templates) {
+    if (operation.method !== method || parts.length !== segments.length) continue;
+    let literals = 0;
+    const matches = parts.every((part, index) => {
+      if (part.startsWith('{')) return segments[index] !== '';
+      literals++;
+      return part === segments[index];
+    });
+    if (matches && literals > bestLiterals) {
+      best = [name, operation];
+      bestLiterals = literals;
+    }
+  }
+  return best;
+}
+
+/** The kind of Spotify object a path segment names (`albums` → `album`); audio features and analysis are a track's. */
+function resourceNamed(segment: string | undefined): string | undefined {
+  if (segment === 'audio-features' || segment === 'audio-analysis') return 'track';
+  return /^(album|artist|track|show|episode|audiobook|chapter|playlist|user)s$/.exec(
+    segment ?? '',
+  )?.[1];
+}
+
+/**
+ * The kind of object an operation's `ids` name: the last fixed segment of its path that names
+ * one and is not followed by a path parameter (`/me/albums/contains` → album; in
+ * `/playlists/{playlist_id}/followers/contains` the ids are users', not playlists'), else its
+ * `type` argument (`/me/following?type=artist`).
+ */
+function idsResource(parts: readonly string[], typeArgument: unknown): string | undefined {
+  for (let index = parts.length - 1; index > 0; index--) {
+    const resource = resourceNamed(parts[index]);
+    if (resource !== undefined && !parts[index + 1]?.startsWith('{')) return resource;
+  }
+  return typeof typeArgument === 'string' ? typeArgument : undefined;
 }
 
 type Method = (...args: unknown[]) => Promise<unknown>;
@@ -87,14 +149,31 @@ function call(
     }
     return value;
   };
-  const path = operation.path.replace(/\{(\w+)\}/g, (_, argument: string) =>
-    encodeURIComponent(String(next(argument))),
-  );
+  const parts = operation.path.split('/');
+  // An id may be given as a URI or an open.spotify.com link of the path's kind of object.
+  const path = parts
+    .map((part, at) => {
+      if (!part.startsWith('{')) return part;
+      const argument = part.slice(1, -1);
+      const resource = resourceNamed(parts[at - 1]);
+      const value = next(argument);
+      return encodeURIComponent(
+        String(resource === undefined ? value : idOf(value, resource, argument, name)),
+      );
+    })
+    .join('/');
   const inBody = operation.body ?? NONE;
-  // Values as the caller gave them (typed by Resources); the requester encodes them.
+  // Values as the caller gave them (typed by Resources); the requester encodes them. Ids and
+  // URIs may be given as URIs or open.spotify.com links: they are sent as Spotify expects.
   const query: Record<string, unknown> = {};
   let json: Record<string, unknown> | undefined;
-  const send = (wire: string, value: unknown) => {
+  const send = (wire: string, given: unknown) => {
+    let value = given;
+    if (wire === 'ids') {
+      const resource = idsResource(parts, query.type);
+      if (resource !== undefined) value = eachOf(given, (id) => idOf(id, resource, wire, name));
+    } else if (wire === 'uris') value = eachOf(given, uriOf);
+    else if (wire === 'uri' || wire === 'context_uri') value = uriOf(given);
     if (inBody.includes(wire)) {
       json ??= {};
       json[wire] = value;

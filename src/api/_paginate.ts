@@ -38,6 +38,49 @@ export interface PaginateOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Options of {@link Paginator.collect}. */
+export interface CollectOptions {
+  /**
+   * Stop after this many items (and `paginate()`'s own `max`, if smaller).
+   * @default Infinity (every item, to the last page)
+   */
+  max?: number | undefined;
+}
+
+/**
+ * What `SpotifyWebAPI.paginate()` returns: the items one by one (`for await … of`), or all
+ * of them at once (`collect()`). Either way the pages are fetched as the items are needed, and
+ * only once: a paginator is used up by one loop or one `collect()`.
+ */
+export interface Paginator<T> extends AsyncGenerator<T, void, undefined> {
+  /**
+   * Every item, in order, in one array: the pages are fetched one after the other until the
+   * last one or `max` items.
+   * @throws the errors of the page requests (`WebAPIError`, `RateLimitError`, …), and
+   *   `AbortedError` when `paginate()`'s `signal` aborts.
+   */
+  collect(options?: CollectOptions): Promise<T[]>;
+}
+
+/** Adds {@link Paginator.collect} to the generator of `paginatePages()`. */
+export function toPaginator<T>(items: AsyncGenerator<T, void, undefined>): Paginator<T> {
+  return Object.assign(items, {
+    async collect(options: CollectOptions = {}): Promise<T[]> {
+      const max = resolveMax(options?.max);
+      const all: T[] = [];
+      if (max === 0) {
+        await items.return();
+        return all;
+      }
+      for await (const item of items) {
+        all.push(item);
+        if (all.length >= max) break;
+      }
+      return all;
+    },
+  });
+}
+
 function isPage(value: unknown): value is PageLike<unknown> {
   return (
     typeof value === 'object' &&

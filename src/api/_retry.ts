@@ -12,7 +12,9 @@ export interface RetryOptions {
   /**
    * Longest `Retry-After`, in seconds, the client waits on a 429 (or 503). A
    * longer one throws `RateLimitError` at once, so a `Retry-After: 3600`
-   * never freezes your app for an hour.
+   * never freezes your app for an hour. `SpotifyWebAPI` applies the same cap
+   * to a wait another client on the Session's store was told of: longer, it
+   * throws `RateLimitError` without sending.
    * @default 60
    */
   maxRetryAfter?: number | undefined;

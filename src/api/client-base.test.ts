@@ -34,7 +34,9 @@ describe('SpotifyWebAPIBase', () => {
     const full = new SpotifyWebAPI();
     expect(full).toBeInstanceOf(SpotifyWebAPIBase);
     expect(full.me).toBe(SpotifyWebAPIBase.prototype.me);
-    expect(full.request).toBe(SpotifyWebAPIBase.prototype.request);
+    // SpotifyWebAPI's request() is the base's, wrapped with the operation table's checks.
+    expect(full.request).not.toBe(SpotifyWebAPIBase.prototype.request);
+    expect(Object.getPrototypeOf(SpotifyWebAPI.prototype)).toBe(SpotifyWebAPIBase.prototype);
     expect(() => new SpotifyWebAPIBase({ apiUrl: 'http://example.com/v1' })).toThrow(/apiUrl/);
     expect(() => new SpotifyWebAPI({ apiUrl: 'http://example.com/v1' })).toThrow(/apiUrl/);
   });

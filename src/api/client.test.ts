@@ -325,7 +325,7 @@ describe('errors', () => {
     const webError = error as WebAPIError;
     expect(webError.path).toBe('/me/player/x');
     expect(webError.response).toBeInstanceOf(Response);
-    expect(webError.response.status).toBe(expected.status);
+    expect(webError.response?.status).toBe(expected.status);
     expect(Object.keys(webError)).not.toContain('response');
     expect(JSON.stringify(webError)).not.toContain(TOKEN);
     expect(seen).toHaveLength(1);

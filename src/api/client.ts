@@ -19,8 +19,10 @@ import {
   RateLimitError,
   type Session,
 } from '../core/index.js';
+import { assertBaseUrl, assertFunction, assertMilliseconds } from '../core/internal.js';
 import type { CallOptions } from './_generated/params.js';
 import type { PrivateUserObject } from './_generated/types.js';
+import type { RequestGuard } from './_guard.js';
 import type { ApiRequestOptions, Requester } from './_requester.js';
 import {
   DEFAULT_MAX_RETRY_AFTER_SECONDS,
@@ -130,6 +132,14 @@ export interface SpotifyWebAPIOptions {
    * @default 60
    */
   refreshSkew?: number | undefined;
+  /**
+   * `SpotifyWebAPI` only: refuse a call to an operation of the Web API that needs a scope the
+   * Session's login was not granted, before sending it, with `WebAPIError`
+   * (`kind: 'insufficient_scope'`, `missingScopes`). Only when the granted scopes are known
+   * (the Session's `getScope()` is not empty), never for app (client-credentials) tokens.
+   * @default true
+   */
+  checkScopes?: boolean | undefined;
 }
 
 interface ResolvedOptions {
@@ -182,32 +192,9 @@ const REFUSED_AFTER_RENEWAL_MS = 5_000;
 const REFUSED_AFTER_RENEWAL =
   'The token refreshed after a 401 was refused too, so the client did not refresh again: check that apiUrl and accountsUrl belong together and that no proxy drops Authorization';
 
-function isLoopback(hostname: string): boolean {
-  return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
-}
-
-/** The checked base URL (also `SpotifyWebAPI`'s, to rebase `next` links). */
+/** `apiUrl` checked by core's base-URL rules (https, or plain http to loopback), without a trailing slash. */
 export function resolveApiUrl(value: unknown): string {
-  let url: URL;
-  try {
-    if (typeof value !== 'string') throw new TypeError('not a string');
-    url = new URL(value);
-  } catch {
-    throw new ConfigurationError(
-      'apiUrl',
-      'apiUrl must be an absolute URL such as https://api.spotify.com/v1',
-    );
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-    throw new ConfigurationError(
-      'apiUrl',
-      'apiUrl must use https:// (plain http:// only for 127.0.0.1, [::1] or localhost)',
-    );
-  }
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new ConfigurationError('apiUrl', 'apiUrl must have no query, fragment or credentials');
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  return assertBaseUrl(value, 'apiUrl', DEFAULT_API_URL).base;
 }
 
 function resolveNonNegative(value: unknown, option: string, fallback: number): number {
@@ -234,21 +221,14 @@ function resolveOptions(options: SpotifyWebAPIOptions): ResolvedOptions {
       'new SpotifyWebAPI(options, session) takes an options object first ({} for the defaults)',
     );
   }
-  for (const name of ['autoRefresh', 'autoRetry'] as const) {
+  for (const name of ['autoRefresh', 'autoRetry', 'checkScopes'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') {
       throw new ConfigurationError(name, `${name} must be true or false`);
     }
   }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new ConfigurationError('fetch', 'fetch must be a function');
-  }
+  assertFunction(options.fetch, 'fetch');
   const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeout) || timeout <= 0 || timeout > 2_147_483_647) {
-    throw new ConfigurationError(
-      'timeout',
-      'timeout must be a positive whole number of milliseconds',
-    );
-  }
+  assertMilliseconds(timeout, 'timeout');
   const retry = options.retry ?? {};
   const limit = retry.limit ?? DEFAULT_RETRY_LIMIT;
   if (!Number.isInteger(limit) || limit < 0) {
@@ -408,6 +388,12 @@ async function readHookResponse(response: Response): Promise<HttpResponse> {
 }
 
 /**
+ * The guard of each `SpotifyWebAPI` (see `_guard.ts`), set by its constructor (`web-api.ts`);
+ * a `SpotifyWebAPIBase` has none.
+ */
+export const guards = new WeakMap<SpotifyWebAPIBase, RequestGuard>();
+
+/**
  * The Web API client without the resource groups: `me()` and `request()`,
  * with the same auth, refresh and retries as {@link SpotifyWebAPI}, which
  * extends it with `api.albums`, `api.player`, … and `paginate()`. Nothing
@@ -539,8 +525,17 @@ export class SpotifyWebAPIBase implements Requester {
     const { signal, method } = request;
     let retries = 0;
     let renewed = false;
+    const guard = guards.get(this);
     for (;;) {
       const token = await this.#currentToken(signal);
+      const waited = await guard?.before(
+        method,
+        request.path,
+        this.#session,
+        autoRetry ? retry.maxRetryAfter : 0,
+        signal,
+      );
+      if (waited === true) continue;
       let response: HttpResponse;
       try {
         response = await this.#attempt(request, token);
@@ -580,6 +575,7 @@ export class SpotifyWebAPIBase implements Requester {
       }
       if (status === 429) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+        if (retryAfter !== undefined) await guard?.rateLimited(this.#session, retryAfter);
         const { maxRetryAfter } = retry;
         if (
           autoRetry &&

@@ -5,7 +5,14 @@
  * @module
  */
 export type * from './_generated/index.js';
-export type { PageItem, PageLike, PageSource, PaginateOptions } from './_paginate.js';
+export type {
+  CollectOptions,
+  PageItem,
+  PageLike,
+  PageSource,
+  PaginateOptions,
+  Paginator,
+} from './_paginate.js';
 export type { ApiRequestOptions, Requester } from './_requester.js';
 export type { RetryOptions } from './_retry.js';
 export {

@@ -1,24 +1,29 @@
 /**
  * `SpotifyWebAPI`: the base client with every operation of the Web API as a method of a
- * resource group, and `paginate()`. Apart from `client.ts` so that the base client alone
- * (`SpotifyWebAPIBase`: `request()` and `me()`) loads without the generated operation table,
- * as the CLI's `api` and `whoami` do.
+ * resource group, the operation table's checks (`_guard.ts`) and `paginate()`. Apart from
+ * `client.ts` so that the base client alone (`SpotifyWebAPIBase`: `request()` and `me()`)
+ * loads without the generated operation table, as the CLI's `api` and `whoami` do.
  */
 
 import { assertSignal } from '../core/_http.js';
 import type { Session } from '../core/index.js';
 import type { Resources } from './_generated/resources.js';
+import { createGuard, explainWithdrawn } from './_guard.js';
 import { createResources } from './_operations.js';
 import {
   type PageItem,
   type PageSource,
   type PaginateOptions,
+  type Paginator,
   paginatePages,
   resolveMax,
+  toPaginator,
 } from './_paginate.js';
 import type { ApiRequestOptions } from './_requester.js';
 import {
   DEFAULT_API_URL,
+  guards,
+  type HttpMethod,
   resolveApiUrl,
   SpotifyWebAPIBase,
   type SpotifyWebAPIOptions,
@@ -61,7 +66,31 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
     super(options, session);
     // Checked by super() already; kept here to rebase `next` links.
     this.#apiUrl = resolveApiUrl(options.apiUrl ?? DEFAULT_API_URL);
+    guards.set(this, createGuard(options.checkScopes !== false));
     Object.assign(this, createResources(this));
+  }
+
+  /**
+   * Sends one Web API request like {@link SpotifyWebAPIBase.request}, with the checks of the
+   * operation at that path: a scope the login lacks refuses it before sending
+   * (`checkScopes`), a wait Spotify asked this app for is shared with every client on the
+   * Session's store, and a withdrawn endpoint's 403 or 404 becomes `kind: 'withdrawn'`
+   * naming its replacement.
+   *
+   * @throws {WebAPIError} an error status (see `kind`), or a missing scope before sending.
+   * @throws {RateLimitError} 429 with no retry left, a `Retry-After` over the cap, or a wait
+   *   recorded by another client that lasts longer than the cap (nothing sent).
+   */
+  override async request<T = unknown>(
+    method: HttpMethod,
+    path: string,
+    options: ApiRequestOptions = {},
+  ): Promise<T> {
+    try {
+      return await super.request<T>(method, path, options);
+    } catch (error) {
+      throw explainWithdrawn(error);
+    }
   }
 
   /**
@@ -83,7 +112,7 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
   paginate<T = unknown>(
     first: string,
     options?: PaginateOptions & Pick<ApiRequestOptions, 'query'>,
-  ): AsyncGenerator<T, void, undefined>;
+  ): Paginator<T>;
   /**
    * Every item of a paged answer, page after page, following `next` links
    * (offset and cursor pages alike).
@@ -105,11 +134,11 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
   paginate<A extends object>(
     first: A | Promise<A>,
     options?: PaginateOptions,
-  ): AsyncGenerator<PageItem<A>, void, undefined>;
+  ): Paginator<PageItem<A>>;
   paginate<T = unknown>(
     first: string | PageSource<T> | Promise<PageSource<T>>,
     options: PaginateOptions & Pick<ApiRequestOptions, 'query'> = {},
-  ): AsyncGenerator<T, void, undefined> {
+  ): Paginator<T> {
     assertSignal(options.signal);
     const { signal, query } = options;
     const max = resolveMax(options.max);
@@ -122,12 +151,14 @@ export class SpotifyWebAPI extends SpotifyWebAPIBase {
       page.catch(() => {});
       load = () => page;
     }
-    return paginatePages<T>(
-      load,
-      (next, nextSignal) =>
-        this.request('GET', rebaseLink(this.#apiUrl, next), { signal: nextSignal }),
-      max,
-      signal,
+    return toPaginator(
+      paginatePages<T>(
+        load,
+        (next, nextSignal) =>
+          this.request('GET', rebaseLink(this.#apiUrl, next), { signal: nextSignal }),
+        max,
+        signal,
+      ),
     );
   }
 }

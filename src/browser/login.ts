@@ -10,6 +10,7 @@ import {
   type RequestOptions,
   type Session,
 } from '../core/index.js';
+import { isJsonObject, parseJson } from '../core/internal.js';
 
 /** The key of the pending login in `sessionStorage`: one per client id. */
 export function pendingLoginKey(clientId: string): string {
@@ -181,19 +182,19 @@ function takePendingLogin(storage: Storage, clientId: string): PendingLogin | un
   const key = pendingLoginKey(clientId);
   const text = storage.getItem(key);
   storage.removeItem(key);
-  if (text === null) return undefined;
-  try {
-    const value = JSON.parse(text) as Partial<PendingLogin>;
-    if (typeof value.state === 'string' && typeof value.verifier === 'string') {
-      return {
-        state: value.state,
-        verifier: value.verifier,
-        returnTo: typeof value.returnTo === 'string' ? value.returnTo : '/',
-        createdAt: typeof value.createdAt === 'number' ? value.createdAt : 0,
-      };
-    }
-  } catch {
-    // Not ours, or damaged: the same as none.
+  const value = text === null ? undefined : parseJson(text);
+  // Anything else (not ours, or damaged) is the same as none.
+  if (
+    isJsonObject(value) &&
+    typeof value.state === 'string' &&
+    typeof value.verifier === 'string'
+  ) {
+    return {
+      state: value.state,
+      verifier: value.verifier,
+      returnTo: typeof value.returnTo === 'string' ? value.returnTo : '/',
+      createdAt: typeof value.createdAt === 'number' ? value.createdAt : 0,
+    };
   }
   return undefined;
 }

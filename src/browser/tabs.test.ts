@@ -3,7 +3,7 @@
  * MemoryStore lock standing for another tab's). The cross-tab flows with BrowserStore are in
  * src/stores/browser.test.ts and, in Chromium, test/e2e/browser-tabs.test.ts.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Session, type SessionTokens, StoreError } from '../core/index.js';
 import { MemoryStore } from '../stores/index.js';
 import { logout, syncTabs } from './index.js';
@@ -43,6 +43,10 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 afterEach(() => {
   vi.unstubAllGlobals();
 });
+
+// A Session given a store loads core's store part (a module) on first use: load it before
+// the tests, whose short ticks wait for a store read, not for a module to load.
+beforeAll(() => Session.fromStore(new MemoryStore(), KEY, { clientId: 'id' }));
 
 describe('syncTabs', () => {
   it('re-reads on an announcement and calls onTokens once per change', async () => {
@@ -140,7 +144,7 @@ describe('logout', () => {
     await store.set(KEY, { accessToken: 'A1', refreshToken: 'R1' });
     const session = await Session.fromStore(store, KEY, { clientId: 'id' });
     const elsewhere = await store.lock(KEY, { ttl: 10_000, wait: 0 });
-    const done = logout(session, store, KEY);
+    const done = logout(session);
     await tick();
     // The other tab's refresh finishes and writes its tokens; only then does the logout run.
     await store.set(KEY, { accessToken: 'A2', refreshToken: 'R2' });

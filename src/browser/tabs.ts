@@ -1,10 +1,4 @@
-import {
-  DEFAULT_LOCK_TTL_MS,
-  DEFAULT_LOCK_WAIT_MS,
-  type Session,
-  type SessionTokens,
-  type TokenStore,
-} from '../core/index.js';
+import type { Session, SessionTokens } from '../core/index.js';
 
 /** What {@link syncTabs} listens to: a store that announces changes made in other tabs (`BrowserStore`). */
 export interface TabChangeSource {
@@ -121,26 +115,18 @@ export function syncTabs(
 }
 
 /**
- * Logs out in every tab: deletes the tokens under `storeKey` while holding the store's lock
- * (so a refresh under way in another tab finishes first instead of writing them back
- * afterwards), then empties `session`. The other tabs' `syncTabs()` hear the deletion.
+ * Logs out in every tab: deletes the Session's tokens from its store while holding the
+ * store's lock (so a refresh under way in another tab finishes first instead of writing them
+ * back afterwards), then empties `session` — `session.logout()`. The other tabs'
+ * `syncTabs()` hear the deletion, and a tab that was waiting for the lock to refresh finds
+ * the login gone and refreshes nothing.
  *
  * Spotify has no endpoint to revoke a token: the refresh token stays valid at Spotify until
  * the user removes the app from their account (spotify.com/account/apps).
  *
- * @param storeKey - the `storeKey` the Session was created with.
- * @throws {LockTimeoutError} another tab held the lock for longer than 35 s.
+ * @throws {LockTimeoutError} another tab held the lock for longer than the Session's `lockWait` (35 s by default).
  * @throws {StoreError} the store failed.
  */
-export async function logout(session: Session, store: TokenStore, storeKey: string): Promise<void> {
-  const lock = await store.lock?.(storeKey, {
-    ttl: DEFAULT_LOCK_TTL_MS,
-    wait: DEFAULT_LOCK_WAIT_MS,
-  });
-  try {
-    await store.delete(storeKey);
-  } finally {
-    await lock?.release();
-  }
-  await session.load();
+export function logout(session: Session): Promise<void> {
+  return session.logout();
 }

@@ -3,10 +3,9 @@
  * `_account-run.ts`). Data goes to stdout, messages to stderr.
  */
 import { readFile } from 'node:fs/promises';
-// The base client's own file, not the api index: that would load the full client and its
-// generated operation table, which a raw METHOD and path never need.
-import { SpotifyWebAPIBase } from '../api/client.js';
 import { WebAPIError } from '../api/errors/index.js';
+// The client's own file, not the api index (which re-exports every error and type module).
+import { SpotifyWebAPI } from '../api/web-api.js';
 import { print } from './_account-run.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 import { cliFetch } from './_http-fetch.js';
@@ -28,13 +27,13 @@ type Method = (typeof METHODS)[number];
 function withApi<T>(
   flags: ProfileFlags,
   env: NodeJS.ProcessEnv,
-  call: (api: SpotifyWebAPIBase) => Promise<T>,
+  call: (api: SpotifyWebAPI) => Promise<T>,
 ): Promise<T> {
   return withStoredSession(flags, env, async (session, profile) => {
     const apiUrl = resolveApiUrl(env, profile);
     try {
       const options = { fetch: cliFetch, ...(apiUrl === undefined ? {} : { apiUrl }) };
-      return await call(new SpotifyWebAPIBase(options, session));
+      return await call(new SpotifyWebAPI(options, session));
     } catch (error) {
       if (!(error instanceof WebAPIError)) throw error;
       const request = `${error.method} ${error.path}`;
@@ -42,11 +41,12 @@ function withApi<T>(
         error.kind === 'insufficient_scope'
           ? ` ${(await import('./_scope-advice.js')).scopeAdvice(request, session.getScope(), profile.name)}`
           : '';
-      throw new CommandError(
-        EXIT.failed,
-        `HTTP ${error.status} ${request}: ${error.message}${advice}`,
-        { cause: error },
-      );
+      // No response: the client refused the call before sending it (a scope the login lacks).
+      const what =
+        error.response === undefined
+          ? `${request} was not sent: this login lacks a scope it needs.`
+          : `HTTP ${error.status} ${request}: ${error.message}`;
+      throw new CommandError(EXIT.failed, `${what}${advice}`, { cause: error });
     }
   });
 }

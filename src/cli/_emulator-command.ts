@@ -16,6 +16,7 @@ interface EmulatorCommandOptions {
   redirectUri?: string[];
   autoApprove?: string;
   rotate: RotationPolicy;
+  extendedQuota?: boolean;
 }
 
 function parsePort(value: string): number {
@@ -105,12 +106,16 @@ export function registerEmulatorCommand(program: Command): void {
         .choices(['never', 'always', 'pkce'])
         .default('never'),
     )
+    .option(
+      '--extended-quota',
+      "give the app extended quota: the Web API's withdrawn endpoints answer it (default: Development Mode, like a new app)",
+    )
     .addHelpText(
       'after',
       `
 Point your code at it: accountsUrl / SPOTIFY_ACCOUNTS_URL = the printed URL, and
 apiUrl / SPOTIFY_API_URL = the printed URL + /v1. The control API under /__emulator/
-(stats, faults, clock, revocation) is described in docs/emulator.md.
+(stats, faults, clock, revocation, extended quota) is described in docs/emulator.md.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (e.g. the port is in use),
 2 usage error.
@@ -126,6 +131,7 @@ Examples:
         clientId: flags.clientId ?? DEMO_APP.clientId,
         clientSecret: flags.clientSecret ?? DEMO_APP.clientSecret,
         redirectUris: flags.redirectUri ?? [...DEMO_APP.redirectUris],
+        extendedQuota: flags.extendedQuota === true,
       };
       const options: EmulatorOptions = { apps: [app], rotation: flags.rotate };
       if (flags.autoApprove !== undefined) options.autoApprove = flags.autoApprove;
@@ -156,6 +162,9 @@ Examples:
       console.log(`  users:          ${DEMO_USERS.map((user) => user.id).join(', ')}`);
       console.log(`  auto-approve:   ${flags.autoApprove ?? 'off (consent page)'}`);
       console.log(`  rotation:       ${flags.rotate}`);
+      console.log(
+        `  quota:          ${app.extendedQuota ? 'extended (withdrawn endpoints answer)' : 'Development Mode (withdrawn endpoints answer 403; --extended-quota to change)'}`,
+      );
       console.log(`  control API:    ${server.url}/__emulator/stats`);
       console.log(`\n${loginLine(server.url, app)}\n`);
       console.log('Press Ctrl+C to stop.');

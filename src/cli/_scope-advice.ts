@@ -2,7 +2,7 @@
  * The advice after a 403 for a missing scope. It reads the generated operation table, so it is
  * loaded only on that error (`api` and `whoami` otherwise never load the table).
  */
-import { OPERATIONS } from '../api/_generated/resources.js';
+import { operationAt } from '../api/_operations.js';
 
 /**
  * What to log in again with after a 403 for a missing scope: the scopes Spotify's reference
@@ -34,22 +34,8 @@ export function scopeAdvice(request: string, granted: readonly string[], profile
 
 /** The documented `METHOD /template` and its scopes for a concrete `METHOD /path`. */
 export function documentedScopes(request: string): [string, readonly string[]] | undefined {
-  const [method, path = ''] = request.split(' ');
-  const segments = path.split('/');
-  let best: [string, readonly string[], number] | undefined;
-  for (const { method: keyMethod, path: template, scopes = [] } of Object.values(OPERATIONS)) {
-    if (scopes.length === 0) continue;
-    const key = `${keyMethod} ${template}`;
-    const parts = template.split('/');
-    if (keyMethod !== method || parts.length !== segments.length) continue;
-    let literals = 0;
-    const matches = parts.every((part, index) => {
-      if (part.startsWith('{')) return segments[index] !== '';
-      literals++;
-      return part === segments[index];
-    });
-    // `/me/x` over `/{id}/x`: the template with the most fixed segments wins.
-    if (matches && (best === undefined || literals > best[2])) best = [key, scopes, literals];
-  }
-  return best === undefined ? undefined : [best[0], best[1]];
+  const [method = '', path = ''] = request.split(' ');
+  const operation = operationAt(method, path)?.[1];
+  if (operation?.scopes === undefined) return undefined;
+  return [`${operation.method} ${operation.path}`, operation.scopes];
 }

@@ -1,19 +1,14 @@
 import { type Command, Option } from 'commander';
 import { createEmulator, DEMO_APP } from '../emulator/index.js';
+import { Keyring } from '../server/keyring.js';
 import {
   loadTokenServerOptions,
-  SETTINGS,
   type ServeSettings,
   type TokenServerFlags,
-} from '../server/_config.js';
-import type { TokenServerOptions } from '../server/_options.js';
-import { Keyring } from '../server/keyring.js';
+} from '../server/load-options.js';
+import type { TokenServerOptions } from '../server/options.js';
+import { flagKey, SETTING_ROWS, SETTINGS } from '../server/settings.js';
 import { EXIT } from './_exit-codes.js';
-
-/** Commander's camelCase name of a `--kebab-case` flag. */
-function flagKey(flag: string): string {
-  return flag.slice(2).replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
-}
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -26,13 +21,19 @@ const SECRET_FLAGS = [
   ['--encryption-keys', 'TOKEN_ENCRYPTION_KEYS'],
 ] as const;
 
+/** What `serve --help` says of a setting's values and default: ` (0–65535) [default: 3000]`. */
+function valuesAndDefault(setting: (typeof SETTINGS)[number]): string {
+  const values = setting.values === undefined ? '' : ` (${setting.values.replaceAll('`', '')})`;
+  const fallback = setting.default === undefined ? '' : ` [default: ${setting.default}]`;
+  return `${values}${fallback}`;
+}
+
 /** `serve --help`'s epilogue: every setting (env-only ones included) and the exit codes. */
 function settingsHelp(): string {
   const width = Math.max(...SETTINGS.map((setting) => setting.env.length));
   const lines = SETTINGS.map((setting) => {
     const flag = setting.flag === undefined ? '(environment only)' : setting.flag;
-    const fallback = setting.default === undefined ? '' : ` [default: ${setting.default}]`;
-    return `  ${setting.env.padEnd(width)}  ${flag}: ${setting.description}${fallback}`;
+    return `  ${setting.env.padEnd(width)}  ${flag}: ${setting.description}${valuesAndDefault(setting)}`;
   });
   return `
 Environment variables (a flag, where there is one, overrides its variable):
@@ -64,12 +65,12 @@ export function registerServeCommand(program: Command): void {
       'Run the token swap and refresh server for Spotify mobile SDKs (tokenSwapURL / tokenRefreshURL). ' +
         'Without Spotify credentials (and NODE_ENV not production) it runs against an embedded emulator.',
     );
-  for (const setting of SETTINGS) {
+  for (const [index, setting] of SETTINGS.entries()) {
     if (setting.flag === undefined) continue;
     const fallback = setting.default === undefined ? '' : `, default ${setting.default}`;
     const description = `${setting.description} (env ${setting.env}${fallback})`;
-    if (setting.flag === '--redirect-uri') {
-      command.option(`${setting.flag} <uris>`, `${description}; repeatable`, collect);
+    if (SETTING_ROWS[index]?.repeatable) {
+      command.option(`${setting.flag} <values>`, `${description}; repeatable`, collect);
     } else command.option(`${setting.flag} <value>`, description);
   }
   for (const [flag] of SECRET_FLAGS) {
@@ -107,7 +108,7 @@ async function runServe(flags: TokenServerFlags): Promise<void> {
   const { serve } = loaded;
   // Loaded here, not at the top: Redis, Prometheus and the Node listener would
   // otherwise slow every other command (and --help) by about 0.2 s.
-  const { closeOnSignals, serveTokenServer } = await import('../server/node.js');
+  const { closeOnSignals, serveTokenServer } = await import('../server/node/index.js');
 
   let options: TokenServerOptions;
   let closeEmulator: (() => Promise<void>) | undefined;

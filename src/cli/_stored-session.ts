@@ -33,21 +33,24 @@ function notLoggedIn(profile: string): CommandError {
 
 /**
  * `store`, whose first `get` answers `tokens` (just read from it) instead of reading the file
- * again: the Session's load is that first read. Every later read, every write and the lock go
- * to the store itself, so a refresh still reads under the lock what another process stored.
+ * again: the Session's load is that first read. Every later read, every write, the lock and
+ * whatever else the store keeps (the Web API's shared rate limit) go to the store itself, so
+ * a refresh still reads under the lock what another process stored.
  */
 function withFirstRead(store: FileStore, tokens: SessionTokens): TokenStore {
   let first: SessionTokens | undefined = tokens;
-  return {
-    get: (key) => {
-      const answer = first;
-      first = undefined;
-      return answer === undefined ? store.get(key) : Promise.resolve(answer);
-    },
-    set: (key, value) => store.set(key, value),
-    delete: (key) => store.delete(key),
-    lock: (key, options) => store.lock(key, options),
+  const get = (key: string) => {
+    const answer = first;
+    first = undefined;
+    return answer === undefined ? store.get(key) : Promise.resolve(answer);
   };
+  return new Proxy(store, {
+    get(target, name) {
+      if (name === 'get') return get;
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /**

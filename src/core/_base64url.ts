@@ -1,4 +1,5 @@
-/** base64url without padding (RFC 4648 §5), both ways. */
+/** base64url without padding (RFC 4648 §5), both ways, and the SHA-256 fingerprint in it. */
+// Apart from the HTTP layer so that `tokens.ts` (and the CLI's `token`) loads it alone.
 import { InvalidArgumentError } from './errors/invalid-argument-error.js';
 
 /** base64url without padding (RFC 4648 §5). */
@@ -27,11 +28,26 @@ export function base64urlEncode(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * base64url(SHA-256(text)), without padding: the PKCE S256 code challenge of a verifier
+ * (RFC 7636 §4.2), and the fingerprint that names a refused refresh token in a store.
+ */
+export async function sha256Base64url(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return base64urlEncode(new Uint8Array(digest));
+}
+
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-/** Character code → 6-bit value, -1 outside the alphabet. */
-const BASE64URL_VALUES = new Int8Array(128).fill(-1);
-for (let index = 0; index < 64; index += 1) {
-  BASE64URL_VALUES[BASE64URL_ALPHABET.charCodeAt(index)] = index;
+/**
+ * Character code → 6-bit value, -1 outside the alphabet; made on the first decode, so that
+ * a bundle that never decodes (a browser's) carries no table-building code.
+ */
+let base64urlValues: Int8Array | undefined;
+
+function base64urlTable(): Int8Array {
+  const values = new Int8Array(128).fill(-1);
+  for (let index = 0; index < 64; index += 1) values[BASE64URL_ALPHABET.charCodeAt(index)] = index;
+  return values;
 }
 
 /**
@@ -47,7 +63,8 @@ export function base64urlDecode(text: string): Uint8Array {
   if (typeof text !== 'string' || text.length % 4 === 1) throw invalid();
   // A table walk: atob plus two replacements costs several times more (the token server
   // opens a sealed token per refresh).
-  const values = BASE64URL_VALUES;
+  base64urlValues ??= base64urlTable();
+  const values = base64urlValues;
   const length = text.length;
   const bytes = new Uint8Array((length * 3) >> 2);
   let out = 0;

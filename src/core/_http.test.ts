@@ -531,7 +531,7 @@ describe('sendRequest with a self-timed fetch', () => {
         maxBodyBytes: 100,
       },
     );
-    expect(seen).toEqual([['https://x.test/t', { method: 'POST' }, 1234, 100]]);
+    expect(seen).toEqual([['https://x.test/t', { method: 'POST', redirect: 'manual' }, 1234, 100]]);
     expect(answer.status).toBe(200);
     expect(answer.text).toBe('{"a":"é"}');
     expect(answer.headers.get('x-id')).toBe('1');

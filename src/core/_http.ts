@@ -6,10 +6,13 @@
  *
  * Web-standard globals only.
  */
+
+// The signal check lives with the other asserts; the api imports it from here too.
+export { assertSignal } from './_assert.js';
+
 import {
   AbortedError,
   HTTPError,
-  InvalidArgumentError,
   InvalidResponseError,
   NetworkError,
   RateLimitError,
@@ -18,7 +21,7 @@ import {
 } from './errors/index.js';
 
 // base64url lives apart so that `tokens.ts` (and the CLI's `token`) loads it without the HTTP layer.
-export { base64urlDecode, base64urlEncode } from './_base64url.js';
+export { base64urlDecode, base64urlEncode, sha256Base64url } from './_base64url.js';
 
 /** The `fetch` shape this library calls (the global `fetch` fits). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -120,6 +123,9 @@ function originOf(url: string): string {
  * to another path, or re-send a POST body to another origin (307/308) and take that
  * origin's answer for Spotify's. A redirect comes back as the answer; see {@link isRedirect}.
  *
+ * A {@link SelfTimedFetch} without a caller signal reads the answer under its own deadline;
+ * any other fetch goes through {@link sendWebRequest}.
+ *
  * @throws {TimeoutError} no complete answer within `timeout` (headers or body).
  * @throws {AbortedError} the caller's `signal` aborted.
  * @throws {NetworkError} no answer (refused, reset, DNS), or the body broke off.
@@ -130,35 +136,48 @@ export async function sendRequest(
   init: RequestInit,
   options: SendOptions,
 ): Promise<HttpResponse> {
+  const { fetch, timeout } = options;
+  if (options.signal !== undefined || !(SELF_TIMED in fetch)) {
+    return sendWebRequest(url, init, options);
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const { response, body } = await fetch(
+    url,
+    init.redirect === 'manual' ? init : { ...init, redirect: 'manual' },
+    timeout,
+    maxBodyBytes,
+  ).catch((error: unknown) => {
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    throw failure(
+      error,
+      'fetch',
+      url,
+      timeout,
+      timedOut ? { kind: 'timeout', reason: error } : undefined,
+    );
+  });
+  if (body.byteLength > maxBodyBytes) throw tooLarge(response.status, maxBodyBytes);
+  return {
+    status: response.status,
+    headers: response.headers,
+    text: decoder.decode(body),
+    response,
+  };
+}
+
+/**
+ * {@link sendRequest} for a web `fetch` (a {@link SelfTimedFetch} is called as a plain one):
+ * one timer and the caller's signal bound the fetch and the body read. What browsers and
+ * Workers run; the self-timed path is the token server's, and stays out of their bundles.
+ */
+export async function sendWebRequest(
+  url: string,
+  init: RequestInit,
+  options: SendOptions,
+): Promise<HttpResponse> {
   const { signal: callerSignal, timeout } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (callerSignal?.aborted === true) throw new AbortedError({ cause: callerSignal.reason });
-  if (callerSignal === undefined && SELF_TIMED in options.fetch) {
-    const { response, body } = await options
-      .fetch(
-        url,
-        init.redirect === 'manual' ? init : { ...init, redirect: 'manual' },
-        timeout,
-        maxBodyBytes,
-      )
-      .catch((error: unknown) => {
-        const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
-        throw failure(
-          error,
-          'fetch',
-          url,
-          timeout,
-          timedOut ? { kind: 'timeout', reason: error } : undefined,
-        );
-      });
-    if (body.byteLength > maxBodyBytes) throw tooLarge(response.status, maxBodyBytes);
-    return {
-      status: response.status,
-      headers: response.headers,
-      text: decoder.decode(body),
-      response,
-    };
-  }
 
   const controller = new AbortController();
   let stop: Stop | undefined;
@@ -395,13 +414,6 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Throws `InvalidArgumentError` unless `signal` is an `AbortSignal` or `undefined`. */
-export function assertSignal(signal: unknown): asserts signal is AbortSignal | undefined {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('signal', 'signal must be an AbortSignal');
-  }
 }
 
 /**

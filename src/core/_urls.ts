@@ -1,3 +1,4 @@
+import { assertBaseUrl, type BaseUrl } from './_assert.js';
 import { ConfigurationError } from './errors/index.js';
 
 /** Schemes that can never be an app's redirect target (they run code or read local data). */
@@ -83,19 +84,8 @@ export function validateRedirectUri(value: unknown): string {
   return value;
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  return (
-    isLocalhostName(hostname) ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  );
-}
-
 /** The validated Accounts base URL, without a trailing slash, and whether it is plain http. */
-export interface AccountsBase {
-  readonly base: string;
-  readonly insecure: boolean;
-}
+export type AccountsBase = BaseUrl;
 
 /**
  * Checks `accountsUrl`: https anywhere; plain http only to a loopback host
@@ -103,28 +93,5 @@ export interface AccountsBase {
  * servers listen. A path prefix is kept (for proxies); query and fragment are refused.
  */
 export function validateAccountsUrl(value: unknown): AccountsBase {
-  if (typeof value !== 'string' || value === '') {
-    throw new ConfigurationError('accountsUrl', 'accountsUrl must be a non-empty string');
-  }
-  const url = parseUrl(value);
-  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    throw new ConfigurationError(
-      'accountsUrl',
-      'accountsUrl must be an absolute https:// URL, e.g. https://accounts.spotify.com',
-    );
-  }
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new ConfigurationError(
-      'accountsUrl',
-      'accountsUrl must not contain a query, a fragment or credentials',
-    );
-  }
-  const insecure = url.protocol === 'http:';
-  if (insecure && !isLoopbackHost(url.hostname)) {
-    throw new ConfigurationError(
-      'accountsUrl',
-      `accountsUrl must use https; plain http is allowed only for loopback hosts (127.0.0.1, [::1], localhost): use https://${url.host}${url.pathname === '/' ? '' : url.pathname}`,
-    );
-  }
-  return { base: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, insecure };
+  return assertBaseUrl(value, 'accountsUrl', 'https://accounts.spotify.com');
 }

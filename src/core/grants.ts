@@ -18,7 +18,22 @@ import {
   genericTokenEndpointRequest,
   None,
 } from 'oauth4webapi';
-import { assertSignal, errorFromResponse, type FetchLike, sendRequest } from './_http.js';
+import {
+  assertFunction,
+  assertMilliseconds,
+  assertPkce,
+  assertSignal,
+  assertToken,
+  isJsonObject,
+} from './_assert.js';
+import {
+  errorFromResponse,
+  type FetchLike,
+  parseJson,
+  type SendOptions,
+  sendRequest,
+  sendWebRequest,
+} from './_http.js';
 import { validateAccountsUrl } from './_urls.js';
 import {
   ConfigurationError,
@@ -27,7 +42,6 @@ import {
   OAuthError,
   RefreshTokenRevokedError,
 } from './errors/index.js';
-import { assertCodeVerifier } from './pkce.js';
 
 /** Spotify's Accounts service. */
 export const DEFAULT_ACCOUNTS_URL = 'https://accounts.spotify.com';
@@ -117,8 +131,15 @@ interface Internals {
   readonly timeout: number;
   readonly now: () => number;
   readonly insecure: boolean;
-  /** Requests learned from oauth4webapi and replayed (see {@link withTokenRequestReplay}). */
-  readonly replay?: TokenRequestReplay | undefined;
+  /** Sends a built request and reads the whole answer (see `_http.ts`). */
+  readonly send: typeof sendWebRequest;
+  /** Builds one token request and sends it with `send`: oauth4webapi, or a replay of it. */
+  readonly request: (
+    internals: Internals,
+    grant: Grant,
+    parameters: URLSearchParams,
+    send: (url: string, init: RequestInit) => Promise<Response>,
+  ) => Promise<unknown>;
 }
 
 /**
@@ -147,20 +168,25 @@ export function withTokenRequestReplay(
   config: ClientConfig,
   replay: TokenRequestReplay,
 ): ClientConfig {
+  const internals: Internals = {
+    ...internalsOf(config),
+    // The server's Node upstream is a self-timed fetch: `sendRequest` takes its fast path.
+    send: sendRequest,
+    request: (internals, grant, parameters, send) => {
+      const replayed = replay.request(grant, parameters);
+      return replayed === undefined
+        ? buildRequest(internals, grant, parameters, replay.learn(grant, parameters, send))
+        : send(replayed.url, replayed.init);
+    },
+  };
   const copy = { ...config };
-  Object.defineProperty(copy, INTERNALS, { value: { ...internalsOf(config), replay } });
+  Object.defineProperty(copy, INTERNALS, { value: internals });
   return Object.freeze(copy);
 }
 
 const INTERNALS = Symbol('spotify-session.ClientConfig');
 
 type ResolvedConfig = ClientConfig & { readonly [INTERNALS]: Internals };
-
-function assertFunction(value: unknown, option: string): void {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new ConfigurationError(option, `${option} must be a function`);
-  }
-}
 
 /**
  * `Authorization: Basic base64(client_id:client_secret)`, exactly as Spotify
@@ -200,12 +226,7 @@ export function resolveClientConfig(options: ClientConfigOptions): ClientConfig 
   }
   const accounts = validateAccountsUrl(options.accountsUrl ?? DEFAULT_ACCOUNTS_URL);
   const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeout) || timeout <= 0 || timeout > 2_147_483_647) {
-    throw new ConfigurationError(
-      'timeout',
-      'timeout must be a positive whole number of milliseconds',
-    );
-  }
+  assertMilliseconds(timeout, 'timeout');
   assertFunction(options.fetch, 'fetch');
   assertFunction(options.now, 'now');
   const internals: Internals = {
@@ -218,6 +239,8 @@ export function resolveClientConfig(options: ClientConfigOptions): ClientConfig 
     timeout,
     now: options.now ?? Date.now,
     insecure: accounts.insecure,
+    send: sendWebRequest,
+    request: buildRequest,
   };
   const config: ClientConfig = {
     clientId: options.clientId,
@@ -240,16 +263,6 @@ function internalsOf(config: ClientConfig): Internals {
   return internals;
 }
 
-/** Throws `InvalidArgumentError` unless `value` is a non-empty string without whitespace. */
-export function assertToken(value: unknown, argument: string): asserts value is string {
-  if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
-    throw new InvalidArgumentError(
-      argument,
-      `${argument} must be a non-empty string without whitespace`,
-    );
-  }
-}
-
 /** Scope names from an array or a space-separated string. */
 export function normaliseScopes(scope: readonly string[] | string, argument: string): string[] {
   const list = typeof scope === 'string' ? scope.split(/\s+/).filter(Boolean) : [...scope];
@@ -262,17 +275,6 @@ export function normaliseScopes(scope: readonly string[] | string, argument: str
     }
   }
   return list;
-}
-
-function asObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A token fit for a header and for storage: visible ASCII only (RFC 6750 §2.1 b64token and more). */
@@ -335,13 +337,11 @@ function transport(
   answer: { body?: Record<string, unknown>; status?: number },
 ): (url: string, init: RequestInit) => Promise<Response> {
   return async (url, init) => {
-    const sent = await sendRequest(url, init, {
-      fetch: internals.fetch,
-      timeout: internals.timeout,
-      signal,
-    });
+    const options: SendOptions = { fetch: internals.fetch, timeout: internals.timeout, signal };
+    const sent = await internals.send(url, init, options);
     const { status, text } = sent;
-    const body = asObject(text);
+    const parsed = parseJson(text);
+    const body = isJsonObject(parsed) ? parsed : undefined;
     if (status === 200) {
       if (body === undefined) {
         throw new InvalidResponseError(status, 'The token response is not a JSON object');
@@ -411,6 +411,27 @@ function tokenResult(body: Record<string, unknown>, status: number): TokenEndpoi
   };
 }
 
+/** oauth4webapi builds the token request and sends it through `send` ({@link transport}). */
+function buildRequest(
+  internals: Internals,
+  grant: Grant,
+  parameters: URLSearchParams,
+  send: (url: string, init: RequestInit) => Promise<Response>,
+): Promise<Response> {
+  return genericTokenEndpointRequest(
+    internals.as,
+    internals.client,
+    internals.auth,
+    grant,
+    parameters,
+    {
+      [customFetch]: send,
+      // Only ever true for a loopback accountsUrl (checked when resolved).
+      [allowInsecureRequests]: internals.insecure,
+    },
+  );
+}
+
 /**
  * One token request. oauth4webapi's generic request function serves all
  * three grants (its grant-specific ones add only authorization-response
@@ -425,24 +446,12 @@ async function tokenRequest(
   const internals = internalsOf(config);
   assertSignal(signal);
   const answer: { body?: Record<string, unknown>; status?: number } = {};
-  const send = transport(internals, grant, signal, answer);
-  const { replay } = internals;
-  const replayed = replay?.request(grant, parameters);
-  if (replayed !== undefined) await send(replayed.url, replayed.init);
-  else {
-    await genericTokenEndpointRequest(
-      internals.as,
-      internals.client,
-      internals.auth,
-      grant,
-      parameters,
-      {
-        [customFetch]: replay === undefined ? send : replay.learn(grant, parameters, send),
-        // Only ever true for a loopback accountsUrl (checked when resolved).
-        [allowInsecureRequests]: internals.insecure,
-      },
-    );
-  }
+  await internals.request(
+    internals,
+    grant,
+    parameters,
+    transport(internals, grant, signal, answer),
+  );
   return tokenResult(answer.body as Record<string, unknown>, answer.status as number);
 }
 
@@ -478,14 +487,12 @@ export function authorizationCodeGrant(
     const { code, redirectUri, codeVerifier, signal } = params;
     assertToken(code, 'code');
     assertToken(redirectUri, 'redirectUri');
-    if (codeVerifier !== undefined) assertCodeVerifier(codeVerifier);
     internalsOf(config);
-    if (!config.confidential && codeVerifier === undefined) {
-      throw new InvalidArgumentError(
-        'codeVerifier',
-        'A public client (no clientSecret) must send the PKCE codeVerifier with the code',
-      );
-    }
+    assertPkce(
+      config.confidential,
+      codeVerifier,
+      'A public client (no clientSecret) must send the PKCE codeVerifier with the code',
+    );
     const parameters = new URLSearchParams({ redirect_uri: redirectUri, code });
     // A confidential app may skip PKCE (RFC 7636 is optional for it).
     if (codeVerifier !== undefined) parameters.set('code_verifier', codeVerifier);

@@ -1,12 +1,11 @@
-import { calculatePKCECodeChallenge } from 'oauth4webapi';
-import { base64urlEncode } from './_http.js';
+import { assertCodeVerifier, CODE_VERIFIER_PATTERN } from './_assert.js';
+import { base64urlEncode, sha256Base64url } from './_http.js';
 import { InvalidArgumentError } from './errors/index.js';
 
 /** RFC 7636 §4.1 unreserved characters: `[A-Za-z0-9-._~]`, 66 of them. */
 const UNRESERVED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~';
 /** Largest multiple of 66 that fits in a byte: bytes at or above it are redrawn so every character is equally likely. */
 const UNBIASED_LIMIT = 256 - (256 % UNRESERVED.length);
-const VERIFIER_PATTERN = /^[A-Za-z0-9._~-]{43,128}$/;
 const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Length of a verifier made by {@link generateCodeVerifier} when none is asked for. */
@@ -45,7 +44,7 @@ export function generateCodeVerifier(length: number = DEFAULT_CODE_VERIFIER_LENG
 
 /** `true` when `value` is a valid RFC 7636 code verifier (43–128 unreserved characters). */
 export function isCodeVerifier(value: unknown): value is string {
-  return typeof value === 'string' && VERIFIER_PATTERN.test(value);
+  return typeof value === 'string' && CODE_VERIFIER_PATTERN.test(value);
 }
 
 /** `true` when `value` looks like an S256 code challenge (43 base64url characters). */
@@ -53,21 +52,8 @@ export function isCodeChallenge(value: unknown): value is string {
   return typeof value === 'string' && CHALLENGE_PATTERN.test(value);
 }
 
-/** Throws {@link InvalidArgumentError} naming `argument` unless `value` is a valid verifier. */
-export function assertCodeVerifier(
-  value: unknown,
-  argument = 'codeVerifier',
-): asserts value is string {
-  if (!isCodeVerifier(value)) {
-    throw new InvalidArgumentError(
-      argument,
-      `${argument} must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636 §4.1); use Session.generateCodeVerifier()`,
-    );
-  }
-}
-
 /** The S256 code challenge of `codeVerifier`: base64url(SHA-256(verifier)), no padding. */
 export async function generateCodeChallenge(codeVerifier: string): Promise<string> {
   assertCodeVerifier(codeVerifier);
-  return calculatePKCECodeChallenge(codeVerifier);
+  return sha256Base64url(codeVerifier);
 }

@@ -779,3 +779,99 @@ describe('Session with a store: a sent refresh is finished and stored, however l
     );
   });
 });
+
+describe('Session with a store: a logout elsewhere is not undone by a waiting refresh', () => {
+  it('a refresh that waited for the lock through another process’s logout sends nothing and writes nothing', async () => {
+    const emulator = rotating();
+    const store = new LockingStore();
+    store.data.set(KEY, expired(await firstTokens(emulator)));
+    const { session, counter } = sessionOn(emulator, store);
+    await session.load();
+    // Another tab or process logs out: it holds the lock while it deletes.
+    const logout = await store.lock(KEY, { ttl: 10_000, wait: 0 });
+    const pending = session.getValidAccessToken();
+    await vi.waitFor(() => expect(store.lockOptions).toHaveLength(2)); // ours is waiting
+    await store.delete(KEY);
+    await logout.release();
+    const error = await rejection(pending);
+    expect(error).toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+    expect(error.message).toMatch(
+      /login stored under "user-1" is gone \(logged out in another tab or process\).*requestAccessToken\(code\)/,
+    );
+    expect(counter.requests).toBe(0);
+    expect(store.data.has(KEY)).toBe(false);
+    expect(session.toJSON()).toEqual({});
+    await expect(session.getValidAccessToken()).rejects.toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+    expect(store.data.has(KEY)).toBe(false);
+  });
+
+  it('the same with a store that cannot lock, and with the refused marker of another token', async () => {
+    const emulator = rotating();
+    const store = new TestStore();
+    store.data.set(KEY, expired(await firstTokens(emulator)));
+    const { session, counter } = sessionOn(emulator, store);
+    await session.load();
+    await store.delete(KEY);
+    await expect(session.getValidAccessToken()).rejects.toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+    expect(store.data.has(KEY)).toBe(false);
+
+    // Another process rotated this token away, and its successor was refused there.
+    store.data.set(KEY, expired(await firstTokens(emulator)));
+    await session.load();
+    const marker = { refused: await refreshTokenFingerprint('a-later-refresh-token') };
+    store.data.set(KEY, marker);
+    const error = await rejection(session.getValidAccessToken());
+    expect(error).toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+    expect(counter.requests).toBe(0);
+    expect(store.data.get(KEY)).toEqual(marker);
+    expect(session.getRefreshToken()).toBeUndefined();
+  });
+
+  it('a refresh token given to the Session (not read from the store) still refreshes into an empty store', async () => {
+    const emulator = rotating();
+    const store = new LockingStore();
+    const tokens = await firstTokens(emulator);
+    const { session, counter } = sessionOn(emulator, store);
+    await session.load();
+    session.setRefreshToken(tokens.refreshToken);
+    const token = await session.getValidAccessToken();
+    expect(counter.requests).toBe(1);
+    expect(store.data.get(KEY)).toMatchObject({ accessToken: token });
+    await expectWorkingLogin(emulator, store);
+  });
+});
+
+describe('session.logout()', () => {
+  it('deletes the stored tokens under the lock, with the Session’s lockTtl and lockWait, and empties the Session', async () => {
+    const store = new LockingStore();
+    store.data.set(KEY, { accessToken: 'A1', refreshToken: 'R1' });
+    const session = await Session.fromStore(store, KEY, {
+      clientId: 'id',
+      lockTtl: 20_000,
+      lockWait: 3_000,
+    });
+    const elsewhere = await store.lock(KEY, { ttl: 10_000, wait: 0 });
+    const done = session.logout();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // A refresh elsewhere finishes and writes its tokens; only then does the logout run.
+    store.data.set(KEY, { accessToken: 'A2', refreshToken: 'R2' });
+    await elsewhere.release();
+    await done;
+    expect(store.data.has(KEY)).toBe(false);
+    expect(store.lockOptions[1]).toEqual({ ttl: 20_000, wait: 3_000 });
+    expect(store.locked).toBe(false);
+    expect(session.toJSON()).toEqual({});
+    const error = await rejection(session.getValidAccessToken());
+    expect(error).toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+  });
+
+  it('fails with LockTimeoutError, keeping the tokens, when the lock stays held', async () => {
+    const store = new LockingStore();
+    store.data.set(KEY, { accessToken: 'A1', refreshToken: 'R1' });
+    const session = await Session.fromStore(store, KEY, { clientId: 'id', lockWait: 30 });
+    await store.lock(KEY, { ttl: 60_000, wait: 0 });
+    await expect(session.logout()).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(store.data.get(KEY)).toEqual({ accessToken: 'A1', refreshToken: 'R1' });
+    expect(session.getRefreshToken()).toBe('R1');
+  });
+});

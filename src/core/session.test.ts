@@ -1040,3 +1040,27 @@ describe('signals', () => {
     ).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
+
+describe('logout', () => {
+  it('forgets the tokens; a refresh under way keeps nothing it gets afterwards', async () => {
+    let answer: (() => void) | undefined;
+    const session = new Session({
+      clientId: 'id',
+      accountsUrl: 'http://127.0.0.1:9',
+      tokens: { accessToken: 'A1', refreshToken: 'R1', expiresAt: 1 },
+      fetch: async () => {
+        await new Promise<void>((resolve) => {
+          answer = resolve;
+        });
+        return Response.json({ access_token: 'A2', token_type: 'Bearer', expires_in: 3600 });
+      },
+    });
+    const pending = session.getValidAccessToken();
+    await vi.waitFor(() => expect(answer).toBeDefined());
+    await session.logout();
+    expect(session.toJSON()).toEqual({});
+    answer?.();
+    await expect(pending).rejects.toMatchObject({ code: 'NO_REFRESH_TOKEN' });
+    expect(session.toJSON()).toEqual({});
+  });
+});

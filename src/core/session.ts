@@ -1,11 +1,29 @@
-import { assertSignal, type FetchLike, untilAborted } from './_http.js';
-import { StoreLease } from './_store-lease.js';
+import {
+  assertFunction,
+  assertMilliseconds,
+  assertPkce,
+  assertSignal,
+  assertToken,
+  MAX_TIMER_MS,
+} from './_assert.js';
+import { type FetchLike, untilAborted } from './_http.js';
+import type {
+  Adopted,
+  NoRefreshTokenSituation,
+  RefreshTarget,
+  Replaces,
+  StoreSettings,
+  StoreSync,
+  Superseded,
+} from './_session-store.js';
+import { sessionStores } from './_shared-rate-limit.js';
 import { validateRedirectUri } from './_urls.js';
 import { type CallbackInput, getCodeFromCallback } from './callback.js';
 import {
   AbortedError,
   ConfigurationError,
   InvalidArgumentError,
+  NetworkError,
   NoRefreshTokenError,
   RefreshTokenRevokedError,
   SpotifyError,
@@ -14,7 +32,6 @@ import {
   TokenCallbackError,
 } from './errors/index.js';
 import {
-  assertToken,
   authorizationCodeGrant,
   type ClientConfig,
   clientCredentialsGrant,
@@ -28,7 +45,6 @@ import {
   type TokenEndpointResult,
 } from './grants.js';
 import {
-  assertCodeVerifier,
   generateCodeChallenge,
   generateCodeVerifier,
   generateState,
@@ -59,8 +75,6 @@ export const DEFAULT_LOCK_WAIT_MS = 35_000;
  * balancers between a client and Spotify, so an answer that comes at all comes within it.
  */
 export const DEFAULT_REFRESH_HARD_LIMIT_MS = 60_000;
-/** The longest delay `setTimeout` honours. */
-const MAX_MS = 2_147_483_647;
 
 /** Why `onTokens` was called. */
 export interface TokensEvent {
@@ -267,13 +281,6 @@ export interface TokenResponse {
   refreshToken?: string;
 }
 
-interface StoreSettings {
-  store: TokenStore;
-  key: string;
-  lockTtl: number;
-  lockWait: number;
-}
-
 interface ResolvedOptions {
   config: ClientConfig;
   /** `config` with `refreshHardLimit` as its deadline: the refresh requests' own. */
@@ -285,17 +292,6 @@ interface ResolvedOptions {
   onTokens: OnTokens | undefined;
   tokens: SessionTokens;
   store: StoreSettings | undefined;
-}
-
-function positiveMilliseconds(value: number | undefined, fallback: number, option: string): number {
-  const ms = value ?? fallback;
-  if (!Number.isInteger(ms) || ms <= 0 || ms > MAX_MS) {
-    throw new ConfigurationError(
-      option,
-      `${option} must be a positive whole number of milliseconds`,
-    );
-  }
-  return ms;
 }
 
 function resolveStore(options: SessionOptions, timeout: number): StoreSettings | undefined {
@@ -331,19 +327,16 @@ function resolveStore(options: SessionOptions, timeout: number): StoreSettings |
       'Pass either tokens or a store, not both: with a store the tokens are loaded from it',
     );
   }
-  const lockTtl = positiveMilliseconds(options.lockTtl, DEFAULT_LOCK_TTL_MS, 'lockTtl');
+  const { lockTtl = DEFAULT_LOCK_TTL_MS, lockWait = DEFAULT_LOCK_WAIT_MS } = options;
+  assertMilliseconds(lockTtl, 'lockTtl');
   if (lockTtl <= timeout) {
     throw new ConfigurationError(
       'lockTtl',
       `lockTtl (${lockTtl} ms) must be longer than timeout (${timeout} ms), or a slow refresh could outlive its lock`,
     );
   }
-  return {
-    store,
-    key: storeKey,
-    lockTtl,
-    lockWait: positiveMilliseconds(options.lockWait, DEFAULT_LOCK_WAIT_MS, 'lockWait'),
-  };
+  assertMilliseconds(lockWait, 'lockWait');
+  return { store, key: storeKey, lockTtl, lockWait };
 }
 
 /** Every default is resolved here, and every option checked. */
@@ -351,7 +344,8 @@ function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError('options', 'new Session() needs an options object with clientId');
   }
-  const timeout = positiveMilliseconds(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+  assertMilliseconds(timeout, 'timeout');
   const client = {
     clientId: options.clientId,
     clientSecret: options.clientSecret,
@@ -360,20 +354,17 @@ function resolveOptions(options: SessionOptions): ResolvedOptions {
     now: options.now,
   };
   const config = resolveClientConfig({ ...client, timeout });
-  const refreshHardLimit = positiveMilliseconds(
-    options.refreshHardLimit,
-    Math.min(MAX_MS, Math.max(DEFAULT_REFRESH_HARD_LIMIT_MS, 3 * timeout)),
-    'refreshHardLimit',
-  );
+  const refreshHardLimit =
+    options.refreshHardLimit ??
+    Math.min(MAX_TIMER_MS, Math.max(DEFAULT_REFRESH_HARD_LIMIT_MS, 3 * timeout));
+  assertMilliseconds(refreshHardLimit, 'refreshHardLimit');
   if (refreshHardLimit < timeout) {
     throw new ConfigurationError(
       'refreshHardLimit',
       `refreshHardLimit (${refreshHardLimit} ms) must be at least timeout (${timeout} ms): it is how long a sent refresh request may run, and timeout only how long its caller waits`,
     );
   }
-  if (options.onTokens !== undefined && typeof options.onTokens !== 'function') {
-    throw new ConfigurationError('onTokens', 'onTokens must be a function');
-  }
+  assertFunction(options.onTokens, 'onTokens');
   const store = resolveStore(options, timeout);
   return {
     config,
@@ -402,20 +393,6 @@ function assertKnownScopes(scopes: readonly string[]): void {
     'scope',
     `Unknown scope ${described}: Spotify would answer invalid_scope. Use the names in SCOPES, or pass allowUnknownScopes: true for a scope newer than this library`,
   );
-}
-
-/** Runs a store operation, wrapping what it throws as `StoreError` (a `SpotifyError` passes). */
-async function storeCall<T>(
-  operation: StoreError['operation'],
-  key: string,
-  run: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    if (cause instanceof SpotifyError) throw cause;
-    throw new StoreError(operation, key, { cause });
-  }
 }
 
 /**
@@ -458,13 +435,15 @@ export class Session {
   /** The tokens came from client credentials: renew them with that grant, not a refresh. */
   #appOnly = false;
   #credentialsFlight: Promise<TokenResponse> | undefined;
-  /** Bumped on every change of the tokens, so a slow load never overwrites newer ones. */
+  /**
+   * Bumped on every change of the tokens, so a slow load never overwrites newer ones. With a
+   * store it also says whether the tokens were loaded: `0` until the first load or change.
+   */
   #version = 0;
-  /** `true` once the store was read (or the tokens were set here since). */
-  #loaded: boolean;
-  #loading: Promise<void> | undefined;
-  /** Tokens whose store write failed; written before anything is handed out. */
-  #unsaved: { tokens: SessionTokens; replaces: Replaces | undefined } | undefined;
+  /** With a store: its part of the Session (`_session-store.ts`), loaded on first use. */
+  #store: Promise<StoreSync> | undefined;
+  /** The same, once loaded. */
+  #sync: StoreSync | undefined;
   /** Spotify refused the last refresh token (or the store says so): for the error messages. */
   #refused = false;
 
@@ -474,8 +453,12 @@ export class Session {
    */
   constructor(options: SessionOptions) {
     this.#options = resolveOptions(options);
-    this.#loaded = this.#options.store === undefined;
     this.#apply(this.#options.tokens);
+    // With a store, its part is needed by the first call: start loading it now. A failure
+    // is reported by that call (and the load tried again).
+    this.#storeSync()?.catch(() => {});
+    // For the Web API client's shared rate limit (_shared-rate-limit.ts).
+    sessionStores.set(this, this.#options.store?.store);
   }
 
   /** A Session restored from `toJSON()` output (object or JSON text); same as `new Session({ ...options, tokens })`. */
@@ -538,19 +521,8 @@ export class Session {
    *   `SessionTokens` (`cause` says what).
    */
   load(): Promise<void> {
-    if (this.#options.store === undefined) return Promise.resolve();
     const versionAtStart = this.#version;
-    const loading = this.#read().then((stored) => {
-      // Tokens obtained while the read was under way are newer: keep them.
-      if (this.#version === versionAtStart) this.#replace(stored ?? {});
-      this.#loaded = true;
-    });
-    this.#loading = loading;
-    const done = () => {
-      if (this.#loading === loading) this.#loading = undefined;
-    };
-    loading.then(done, done);
-    return loading;
+    return this.#storeSync()?.then((sync) => sync.load(versionAtStart)) ?? Promise.resolve();
   }
 
   /**
@@ -560,11 +532,25 @@ export class Session {
    * @throws {StoreError} the write failed.
    */
   async save(): Promise<void> {
-    const settings = this.#options.store;
-    if (settings === undefined) return;
     const tokens = this.toJSON();
-    await storeCall('set', settings.key, () => settings.store.set(settings.key, tokens));
-    this.#unsaved = undefined;
+    await (await this.#storeSync())?.save(tokens);
+  }
+
+  /**
+   * Logs the user out: forgets the tokens held and, with a store, deletes them from it
+   * while holding the store's lock (with this Session's `lockTtl` and `lockWait`), so that a
+   * refresh under way in another tab or process finishes first instead of writing them back
+   * afterwards. A refresh of this Session still under way keeps nothing it gets afterwards.
+   *
+   * Spotify has no endpoint to revoke a token: the refresh token stays valid at Spotify
+   * until the user removes the app from their account (spotify.com/account/apps).
+   *
+   * @throws {LockTimeoutError} another process held the store lock longer than `lockWait`.
+   * @throws {StoreError} the store failed; the Session still holds the tokens.
+   */
+  async logout(): Promise<void> {
+    await (await this.#storeSync())?.logout();
+    this.#replace({});
   }
 
   /**
@@ -660,13 +646,11 @@ export class Session {
     assertToken(code, 'code');
     assertSignal(options.signal);
     const { redirectUri, config } = this.#options;
-    if (codeVerifier !== undefined) assertCodeVerifier(codeVerifier);
-    if (!config.confidential && codeVerifier === undefined) {
-      throw new InvalidArgumentError(
-        'codeVerifier',
-        'A Session without clientSecret must pass the PKCE codeVerifier to requestAccessToken(code, codeVerifier)',
-      );
-    }
+    assertPkce(
+      config.confidential,
+      codeVerifier,
+      'A Session without clientSecret must pass the PKCE codeVerifier to requestAccessToken(code, codeVerifier)',
+    );
     if (redirectUri === undefined) {
       throw new ConfigurationError(
         'redirectUri',
@@ -699,8 +683,10 @@ export class Session {
    * logout (see {@link settled}).
    *
    * @param refreshToken - defaults to the held (or stored) refresh token; a given one is kept.
-   * @throws {NoRefreshTokenError} none given and none held, or the stored
-   *   login was removed while the request ran.
+   * @throws {NoRefreshTokenError} none given and none held; the login this
+   *   Session read from the store is gone from it (logged out in another tab
+   *   or process: the Session drops its copy and sends nothing); or the
+   *   stored login was removed while the request ran.
    * @throws {RefreshTokenRevokedError} `invalid_grant`: revoked, rotated away
    *   or older than six months. Never retried; the Session forgets it, and
    *   when the store still holds it, marks it refused there (`{ refused }`);
@@ -877,7 +863,6 @@ export class Session {
   /** Records a change of the held tokens; tokens set here count as loaded (the store is not read over them). */
   #touch(): void {
     this.#version += 1;
-    this.#loaded = true;
   }
 
   /** Takes `tokens` as the held tokens (no write, no callback). */
@@ -895,7 +880,7 @@ export class Session {
     this.#touch();
   }
 
-  #noRefreshToken(situation: 'refresh' | 'expired' | 'app-only' | 'removed'): NoRefreshTokenError {
+  #noRefreshToken(situation: NoRefreshTokenSituation): NoRefreshTokenError {
     const store = this.#options.store;
     const where =
       store === undefined ? 'the Session holds none' : `none is stored under "${store.key}"`;
@@ -904,6 +889,11 @@ export class Session {
     if (situation === 'app-only') {
       return new NoRefreshTokenError(
         'The app-only (client credentials) access token expired and this Session cannot renew it: it has no clientSecret. Pass clientSecret to new Session() (on a server) to renew app tokens.',
+      );
+    }
+    if (situation === 'logged-out') {
+      return new NoRefreshTokenError(
+        `The login stored under "${store?.key}" is gone (logged out in another tab or process), so this Session dropped its copy instead of refreshing it: ${login}.`,
       );
     }
     if (situation === 'removed') {
@@ -935,44 +925,40 @@ export class Session {
     );
   }
 
-  /** Loads the store once, then writes tokens a failed write left behind. */
-  async #ready(): Promise<void> {
-    if (!this.#loaded) await (this.#loading ?? this.load());
-    const unsaved = this.#unsaved;
+  /**
+   * The store's part of this Session, loaded with the first call that needs it (an
+   * `import()`: a Session without a store never loads it); `undefined` without a store.
+   */
+  #storeSync(): Promise<StoreSync> | undefined {
     const settings = this.#options.store;
-    if (unsaved === undefined || settings === undefined) return;
-    const lease = unsaved.replaces === undefined ? undefined : await this.#lease(settings);
-    try {
-      const superseded = await this.#save(unsaved.tokens, unsaved.replaces, lease);
-      if (superseded !== undefined) this.#replace(superseded.stored ?? {});
-    } finally {
-      await lease?.release();
-    }
-  }
-
-  /** The tokens in the store, checked; `undefined` when there are none. */
-  async #read(): Promise<SessionTokens | undefined> {
-    const settings = this.#options.store as StoreSettings;
-    const stored = await storeCall('get', settings.key, () => settings.store.get(settings.key));
-    if (stored === undefined || stored === null) return undefined;
-    try {
-      return parseSessionTokens(stored);
-    } catch (cause) {
-      throw new StoreError('get', settings.key, {
-        cause,
-        message: `The token store holds something under "${settings.key}" that is not SessionTokens`,
-      });
-    }
-  }
-
-  /** The store's lock on this Session's key, renewed while held; `undefined` when the store cannot lock. */
-  async #lease(settings: StoreSettings): Promise<StoreLease | undefined> {
-    const { store, key, lockTtl: ttl, lockWait: wait } = settings;
-    const lock = store.lock;
-    if (lock === undefined) return undefined;
-    return StoreLease.take(ttl, () =>
-      storeCall('lock', key, () => lock.call(store, key, { ttl, wait })),
+    if (settings === undefined) return undefined;
+    this.#store ??= import('./_session-store.js').then(
+      ({ StoreSync }) =>
+        (this.#sync = new StoreSync(settings, {
+          parseSessionTokens,
+          refreshTokenFingerprint,
+          SpotifyError,
+          StoreError,
+          version: () => this.#version,
+          replace: (tokens) => this.#replace(tokens),
+          adopt: (stored, used) => this.#adopt(stored, used),
+          exchange: (replaces, target, onSent) => this.#exchange(replaces, target, onSent),
+          noRefreshToken: (situation) => this.#noRefreshToken(situation),
+        })),
+      (cause: unknown) => {
+        this.#store = undefined;
+        throw new NetworkError(
+          'The store support of spotify-session (a module it loads on first use) could not be loaded: check the connection and try again, or reload the page if the app was updated meanwhile',
+          { cause },
+        );
+      },
     );
+    return this.#store;
+  }
+
+  /** Loads the store once, then writes tokens a failed write left behind. */
+  #ready(): Promise<void> {
+    return this.#storeSync()?.then((sync) => sync.ready()) ?? Promise.resolve();
   }
 
   /** Starts one refresh, shared by every caller of the same refresh token until it is over. */
@@ -988,46 +974,31 @@ export class Session {
   }
 
   /**
-   * One refresh, coordinated through the store when there is one: under its
-   * lock (renewed while the request runs), the store is read first —
-   * another process may have refreshed meanwhile — and the answer is
-   * written only over the login it replaces. `adoptable`: the token is the
-   * one held (loaded from the store), so stored tokens another process
-   * wrote since supersede it; a refresh token the caller passed explicitly
-   * is used as given.
+   * One refresh: with a store, coordinated through it (see `StoreSync.refresh`); without
+   * one, its answer is kept over the login it replaces. `adoptable`: the token is the one
+   * held, so stored tokens another process wrote since supersede it; a refresh token the
+   * caller passed explicitly is used as given.
    */
   async #refresh(
     refreshToken: string,
     adoptable: boolean,
     onSent: () => void,
   ): Promise<TokenResponse> {
-    const settings = this.#options.store;
-    if (settings === undefined) {
-      const replaces = { used: refreshToken, refreshToken: this.#refreshToken, refused: undefined };
-      return this.#exchange(replaces, undefined, onSent);
-    }
-    const lease = await this.#lease(settings);
-    try {
-      const stored = await this.#read();
-      const adopted = adoptable ? this.#adopt(stored, refreshToken) : undefined;
-      if (adopted?.response !== undefined) return adopted.response;
-      const used = adopted?.refreshToken ?? refreshToken;
-      const replaces = { used, refreshToken: stored?.refreshToken, refused: stored?.refused };
-      return await this.#exchange(replaces, lease, onSent);
-    } finally {
-      await lease?.release();
-    }
+    const sync = this.#storeSync();
+    if (sync !== undefined) return (await sync).refresh(refreshToken, adoptable, onSent);
+    const replaces = { used: refreshToken, refreshToken: this.#refreshToken, refused: undefined };
+    return this.#exchange(replaces, undefined, onSent);
   }
 
   /**
-   * Sends the refresh request and stores its answer (compare-and-set, see
-   * {@link #save}), however late it comes within `refreshHardLimit`. A
-   * superseded answer, or a refused token the store has replaced, continues
-   * with what the store holds.
+   * Sends the refresh request and keeps its answer, however late it comes within
+   * `refreshHardLimit`: written by compare-and-set through `target` (the store), or, without
+   * a store, kept while the Session still holds the login it replaces. A superseded answer,
+   * or a refused token the store has replaced, continues with what the store holds.
    */
   async #exchange(
     replaces: Replaces,
-    lease: StoreLease | undefined,
+    target: RefreshTarget | undefined,
     onSent: () => void,
   ): Promise<TokenResponse> {
     const { used } = replaces;
@@ -1038,61 +1009,47 @@ export class Session {
       result = await request;
     } catch (error) {
       if (!(error instanceof RefreshTokenRevokedError)) throw error;
-      const stored = await this.#afterRefusal(used, lease);
-      const adopted = stored === undefined ? undefined : this.#adopt(stored, used);
+      const stored = await target?.refused(used);
+      const adopted = this.#adopt(stored, used);
       if (adopted === undefined) {
         await this.#dropRevoked(used);
         throw error;
       }
-      return (
-        adopted.response ?? this.#exchange(this.#replacing(adopted.refreshToken), lease, onSent)
-      );
+      return adopted.response ?? this.#continue(adopted.refreshToken, target, onSent);
     }
     const answer = this.#answer('refresh_token', result, this.#scope ?? [], used);
-    const superseded = await this.#save(answer.tokens, replaces, lease);
+    const superseded =
+      target === undefined
+        ? this.#superseded(replaces)
+        : await target.save(answer.tokens, replaces);
     if (superseded === undefined) return this.#deliver(answer);
     const adopted = this.#adopt(superseded.stored, used);
     if (adopted === undefined) {
       this.#replace(superseded.stored ?? {});
       throw this.#noRefreshToken('removed');
     }
-    return adopted.response ?? this.#exchange(this.#replacing(adopted.refreshToken), lease, onSent);
+    return adopted.response ?? this.#continue(adopted.refreshToken, target, onSent);
   }
 
-  /** What a refresh with the refresh token just read from the store replaces. */
-  #replacing(refreshToken: string): Replaces {
-    return { used: refreshToken, refreshToken, refused: undefined };
+  /** Refreshes again with the refresh token just read from the store (or held). */
+  #continue(
+    refreshToken: string,
+    target: RefreshTarget | undefined,
+    onSent: () => void,
+  ): Promise<TokenResponse> {
+    return this.#exchange({ used: refreshToken, refreshToken, refused: undefined }, target, onSent);
   }
 
   /**
-   * Spotify refused `refreshToken` (`invalid_grant`). The store decides,
-   * read again under the lock: its tokens are returned when they hold
-   * another refresh token (another process rotated it, or the user logged
-   * in again), to continue with. When it still holds the refused token, it
-   * is replaced by the refused marker — not deleted, so that the answer of
-   * a process that spent this very token and stalled before storing it is
-   * still written when it comes (see {@link #save}). Without a store, or
-   * when the store cannot be read now, nothing is read or written.
+   * Without a store, a refresh's answer is kept while the Session still holds the login it
+   * replaces (the refresh token it spent, or the one held when it was sent); `{ stored }`
+   * (what the Session holds) when a newer login or a logout came first.
    */
-  async #afterRefusal(
-    refreshToken: string,
-    lease: StoreLease | undefined,
-  ): Promise<SessionTokens | undefined> {
-    const settings = this.#options.store;
-    if (settings === undefined) return undefined;
-    try {
-      await lease?.confirm();
-      const stored = await this.#read();
-      if (stored?.refreshToken === refreshToken) {
-        const refused = await refreshTokenFingerprint(refreshToken);
-        await settings.store.set(settings.key, { refused });
-        return undefined;
-      }
-      return stored;
-    } catch {
-      // The RefreshTokenRevokedError is what the caller must act on; the store stays as it is.
-      return undefined;
-    }
+  #superseded({ used, refreshToken }: Replaces): Superseded | undefined {
+    const held = this.#refreshToken;
+    const current =
+      held === undefined ? refreshToken === undefined : held === used || held === refreshToken;
+    return current ? undefined : { stored: this.toJSON() };
   }
 
   /**
@@ -1101,10 +1058,7 @@ export class Session {
    * valid. Returns the answer to give (valid access token) or the refresh
    * token to use; `undefined` when the stored tokens are no news.
    */
-  #adopt(
-    stored: SessionTokens | undefined,
-    usedRefreshToken: string,
-  ): { response: TokenResponse | undefined; refreshToken: string } | undefined {
+  #adopt(stored: SessionTokens | undefined, usedRefreshToken: string): Adopted | undefined {
     if (stored === undefined) return undefined;
     const rotated = stored.refreshToken !== undefined && stored.refreshToken !== usedRefreshToken;
     const valid = isAccessTokenValid(stored, this.#options.now());
@@ -1129,7 +1083,7 @@ export class Session {
   /**
    * Spotify says: discard a refused refresh token; keeping it would only
    * repeat the failure. `onTokens` hears of it, so no copy kept through it
-   * goes stale (the store was settled by {@link #afterRefusal}). Failures here
+   * goes stale (the store was settled by `RefreshTarget.refused`). Failures here
    * are not reported over the `RefreshTokenRevokedError`: the dropped
    * token is dead either way.
    */
@@ -1137,7 +1091,7 @@ export class Session {
     if (this.#refreshToken !== refreshToken) return;
     this.#refreshToken = undefined;
     this.#refused = true;
-    this.#unsaved = undefined;
+    if (this.#sync !== undefined) this.#sync.unsaved = undefined;
     this.#touch();
     const { onTokens } = this.#options;
     if (onTokens !== undefined) {
@@ -1186,56 +1140,8 @@ export class Session {
     fallbackScope: string[],
   ): Promise<TokenResponse> {
     const answer = this.#answer(grant, result, fallbackScope);
-    await this.#save(answer.tokens);
+    await (await this.#storeSync())?.write(answer.tokens);
     return this.#deliver(answer);
-  }
-
-  /**
-   * Writes new tokens to the store. A refresh's answer (`replaces` given)
-   * only while the store still holds the login it replaces — the refresh
-   * token it spent or the one stored when it was sent, or the refused
-   * marker of the spent one — read and written under the lock; without a
-   * store, while the Session still holds that login. Resolves `undefined`
-   * once written, or `{ stored }` (what the store holds) when a newer login,
-   * or a logout, superseded the answer: it is not written.
-   *
-   * A failed write (or lock, or read) rejects with `StoreError`; the new
-   * tokens are held and written again on the next call, since after a
-   * rotation they are the only valid ones.
-   */
-  async #save(
-    tokens: SessionTokens,
-    replaces?: Replaces,
-    lease?: StoreLease,
-  ): Promise<{ stored: SessionTokens | undefined } | undefined> {
-    const settings = this.#options.store;
-    if (settings === undefined) {
-      if (replaces === undefined) return undefined;
-      const held = this.toJSON();
-      return (await stillReplaces(held, replaces)) ? undefined : { stored: held };
-    }
-    try {
-      if (replaces !== undefined) {
-        await lease?.confirm();
-        const stored = await this.#read();
-        if (!(await stillReplaces(stored, replaces))) {
-          this.#unsaved = undefined;
-          return { stored };
-        }
-      }
-      await settings.store.set(settings.key, tokens);
-      this.#unsaved = undefined;
-      return undefined;
-    } catch (cause) {
-      this.#replace(tokens);
-      this.#unsaved = { tokens, replaces };
-      throw cause instanceof SpotifyError
-        ? cause
-        : new StoreError('set', settings.key, {
-            cause,
-            message: `The token store failed to save the new tokens under "${settings.key}"; the Session holds them and writes them again on its next call`,
-          });
-    }
   }
 
   /**
@@ -1266,40 +1172,12 @@ interface Flight {
   sent: Promise<void>;
 }
 
-/** The login a refresh replaces, for the compare-and-set of its answer. */
-interface Replaces {
-  /** The refresh token the request spent. */
-  used: string;
-  /** The refresh token stored (without a store: held) when it was sent. */
-  refreshToken: string | undefined;
-  /** The refused marker stored when it was sent. */
-  refused: string | undefined;
-}
-
 /** New tokens from one answer, on their way to the store and `onTokens`. */
 interface Answer {
   grant: Grant;
   tokens: SessionTokens;
   response: TokenResponse;
   rotated: boolean;
-}
-
-/** Whether `current` still holds the login a refresh's answer replaces (see `#save`). */
-async function stillReplaces(
-  current: SessionTokens | undefined,
-  replaces: Replaces,
-): Promise<boolean> {
-  const refreshToken = current?.refreshToken;
-  const refused = current?.refused;
-  if (refreshToken !== undefined) {
-    return refreshToken === replaces.used || refreshToken === replaces.refreshToken;
-  }
-  if (refused !== undefined) {
-    return (
-      refused === replaces.refused || refused === (await refreshTokenFingerprint(replaces.used))
-    );
-  }
-  return replaces.refreshToken === undefined && replaces.refused === undefined;
 }
 
 /**

@@ -25,6 +25,19 @@ export interface TokenStore {
    * `options.ttl`, unless it renews it with {@link TokenStoreLock.extend}.
    */
   lock?(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock>;
+  /**
+   * Optional, with {@link TokenStore.recordRateLimit}: when the Web API's rate limit on the app
+   * `clientId` ends (ms since the epoch), as recorded by any process sharing the store;
+   * `undefined` when none is recorded or it has passed. Every `SpotifyWebAPI` whose Session
+   * has this store reads it before each request and, while it lasts, sends nothing.
+   */
+  rateLimitedUntil?(clientId: string): Promise<number | undefined>;
+  /**
+   * Optional, with {@link TokenStore.rateLimitedUntil}: records that the Web API answered the
+   * app `clientId` HTTP 429 and asked it to wait until `until` (ms since the epoch). A later
+   * time already recorded is kept. The record may disappear once `until` has passed.
+   */
+  recordRateLimit?(clientId: string, until: number): Promise<void>;
 }
 
 /** Options of {@link TokenStore.lock}. */

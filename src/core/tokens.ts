@@ -1,5 +1,5 @@
 // Narrow imports: the CLI's `token` loads this file (and no more of core) to read a stored login.
-import { base64urlEncode } from './_base64url.js';
+import { sha256Base64url } from './_base64url.js';
 import { InvalidArgumentError } from './errors/invalid-argument-error.js';
 
 /**
@@ -60,8 +60,7 @@ const FINGERPRINT_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
  * token in a store without keeping the secret at rest.
  */
 export async function refreshTokenFingerprint(refreshToken: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(refreshToken));
-  return `sha256:${base64urlEncode(new Uint8Array(digest))}`;
+  return `sha256:${await sha256Base64url(refreshToken)}`;
 }
 
 function fail(field: string, message: string): never {

@@ -27,6 +27,10 @@ const ProductSchema = v.strictObject({
   user: nonEmpty('user'),
   product: v.picklist(['premium', 'free', 'open'], 'product must be "premium", "free" or "open"'),
 });
+const ExtendedQuotaSchema = v.strictObject({
+  client_id: nonEmpty('client_id'),
+  extended_quota: v.boolean('extended_quota must be a boolean'),
+});
 const ActiveDeviceSchema = v.strictObject({
   user: nonEmpty('user'),
   device_id: v.nullable(nonEmpty('device_id'), 'device_id must be a device id or null'),
@@ -167,6 +171,7 @@ export interface WebApiControls {
   setAllowlisted(userId: string, allowlisted: boolean): void;
   setProduct(userId: string, product: 'premium' | 'free' | 'open'): void;
   setActiveDevice(userId: string, deviceId: string | null): void;
+  setExtendedQuota(clientId: string, extendedQuota: boolean): void;
 }
 
 /** The `/__emulator/*` control API (JSON in and out). */
@@ -229,6 +234,16 @@ export function registerControl(
     return attempt(c, () => {
       controls.setActiveDevice(user, device_id);
       return { user, device_id };
+    });
+  });
+
+  app.post(`${CONTROL_PREFIX}/extended-quota`, async (c) => {
+    const body = await readBody(c, ExtendedQuotaSchema);
+    if (body instanceof Response) return body;
+    const { client_id, extended_quota } = body.value;
+    return attempt(c, () => {
+      controls.setExtendedQuota(client_id, extended_quota);
+      return { client_id, extended_quota };
     });
   });
 

@@ -86,8 +86,17 @@ export interface Emulator {
    */
   setActiveDevice(userId: string, deviceId: string | null): void;
   /**
+   * Gives an app extended quota (`true`) or puts it in Development Mode (`false`, every new
+   * app's mode): the Web API's withdrawn endpoints answer it normally, or with Spotify's 403
+   * (404 for recommendations and the featured and category playlists) (like
+   * `POST /__emulator/extended-quota`). `reset()` restores the apps' `extendedQuota` option.
+   * Throws a `TypeError` for an unknown client id.
+   */
+  setExtendedQuota(clientId: string, extendedQuota: boolean): void;
+  /**
    * Forgets tokens, codes, approvals, counters, faults and the clock advance,
-   * and restores the Web API's seeded playlists, libraries and players.
+   * and restores the Web API's seeded playlists, libraries and players, and the
+   * apps' quota mode.
    */
   reset(): void;
 }
@@ -96,7 +105,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function webApiControls(state: EmulatorState): WebApiControls {
+function webApiControls(state: EmulatorState, apps: ResolvedOptions['apps']): WebApiControls {
   const user = (userId: string) => {
     if (state.webApi.user(userId) === undefined)
       throw new InvalidControlInputError(`No user "${userId}"`);
@@ -125,6 +134,16 @@ function webApiControls(state: EmulatorState): WebApiControls {
       player.since = state.now();
       player.activeDeviceId = deviceId;
       if (deviceId === null) player.isPlaying = false;
+    },
+    setExtendedQuota(clientId, extendedQuota) {
+      if (typeof extendedQuota !== 'boolean')
+        throw new InvalidControlInputError('extendedQuota must be a boolean');
+      if (!apps.has(clientId))
+        throw new InvalidControlInputError(
+          `No app "${clientId}" (known: ${[...apps.keys()].join(', ')})`,
+        );
+      if (extendedQuota) state.webApi.extendedQuota.add(clientId);
+      else state.webApi.extendedQuota.delete(clientId);
     },
   };
 }
@@ -167,7 +186,6 @@ function buildApp(
   registerToken(app, options, state);
   registerWebApi(app, {
     state: state.webApi,
-    apps: options.apps,
     now: () => state.now(),
     lookupToken: (token) => state.accessTokens.get(token),
   });
@@ -194,7 +212,7 @@ function buildApp(
 export function createEmulator(options?: EmulatorOptions): Emulator {
   const resolved = resolveOptions(options);
   const state = new EmulatorState(resolved);
-  const controls = webApiControls(state);
+  const controls = webApiControls(state, resolved.apps);
   const controlHosts = new Set<string>();
   const app = buildApp(resolved, state, controls, controlHosts);
   const fetch = async (request: Request): Promise<Response> => app.fetch(request);
@@ -228,6 +246,7 @@ export function createEmulator(options?: EmulatorOptions): Emulator {
     setAllowlisted: controls.setAllowlisted,
     setProduct: controls.setProduct,
     setActiveDevice: controls.setActiveDevice,
+    setExtendedQuota: controls.setExtendedQuota,
     reset: () => state.reset(),
   };
 }

@@ -14,8 +14,10 @@ export interface EmulatorApp {
   /**
    * The app has extended quota mode. Without it (every new app) it is in
    * Development Mode: the Web API's withdrawn endpoints refuse it, e.g.
-   * `GET /v1/playlists/{id}/tracks` answers 403 `Forbidden`, and playlist
-   * entries carry `item` only, not the older `track`.
+   * `GET /v1/playlists/{id}/tracks` and `GET /v1/albums?ids=…` answer 403
+   * `Forbidden` (`GET /v1/recommendations` 404), and playlist entries carry
+   * `item` only, not the older `track`. `emulator.setExtendedQuota()` switches
+   * it while the emulator runs.
    * @default false
    */
   extendedQuota?: boolean;

@@ -111,6 +111,9 @@ export class EmulatorState {
         product: user.product,
       })),
       () => this.now(),
+      [...options.apps.values()]
+        .filter((app) => app.extendedQuota === true)
+        .map((app) => app.clientId),
     );
   }
 

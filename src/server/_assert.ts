@@ -1,8 +1,7 @@
 /**
- * The one check every option resolver of the server uses (`createTokenServer`,
- * `serveTokenServer`, the env/flag loader), so a bad option always fails the same way:
- * a `ConfigurationError` whose `option` is the name the caller actually used
- * (`encryptionKeys` in code, `TOKEN_ENCRYPTION_KEYS` in the environment).
+ * The check of an option that is not a setting of the table (settings.ts checks those, with
+ * `resolveSetting`), failing the same way: a `ConfigurationError` whose `option` is the name
+ * the caller used.
  */
 import { ConfigurationError } from '../core/errors/index.js';
 

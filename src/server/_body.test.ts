@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBodyLimited, readParams } from './_body.js';
+import { paramsSourceOf, readBodyLimited, readParams } from './_body.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -54,7 +54,7 @@ describe('readBodyLimited', () => {
 
 describe('readParams', () => {
   it('reads form parameters and ignores unknown ones', async () => {
-    const result = await readParams(post('code=abc&state=x&code_verifier='), [
+    const result = await readParams(paramsSourceOf(post('code=abc&state=x&code_verifier=')), [
       'code',
       'code_verifier',
     ]);
@@ -63,7 +63,9 @@ describe('readParams', () => {
 
   it('reads JSON bodies too', async () => {
     const result = await readParams(
-      post('{"code":"abc","other":1}', { 'content-type': 'application/json; charset=utf-8' }),
+      paramsSourceOf(
+        post('{"code":"abc","other":1}', { 'content-type': 'application/json; charset=utf-8' }),
+      ),
       ['code'],
     );
     expect(result).toEqual({ ok: true, params: new Map([['code', 'abc']]) });
@@ -75,7 +77,7 @@ describe('readParams', () => {
     ['code=a%20b', 'code is malformed'],
     ['code=%FF', 'code is malformed'],
   ])('refuses %s', async (body, description) => {
-    const result = await readParams(post(body), ['code']);
+    const result = await readParams(paramsSourceOf(post(body)), ['code']);
     expect(result).toEqual({
       ok: false,
       problem: { status: 400, error: 'invalid_request', description },
@@ -100,7 +102,7 @@ describe('readParams', () => {
       ],
     ];
     for (const [request, description] of cases) {
-      const result = await readParams(request, ['code']);
+      const result = await readParams(paramsSourceOf(request), ['code']);
       expect(result).toEqual({
         ok: false,
         problem: { status: 400, error: 'invalid_request', description },
@@ -118,7 +120,7 @@ describe('readParams', () => {
       ['{"x":"\\"code\\":","code":"a","other":1,"other":2}', undefined],
     ];
     for (const [body, repeated] of cases) {
-      const result = await readParams(post(body, json), ['code']);
+      const result = await readParams(paramsSourceOf(post(body, json)), ['code']);
       expect(result, body).toEqual(
         repeated === undefined
           ? { ok: true, params: new Map([['code', 'a']]) }
@@ -135,14 +137,14 @@ describe('readParams', () => {
   });
 
   it('answers 413 for a body over 8 KiB', async () => {
-    const result = await readParams(post(`code=${'a'.repeat(9000)}`), ['code']);
+    const result = await readParams(paramsSourceOf(post(`code=${'a'.repeat(9000)}`)), ['code']);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.problem.status).toBe(413);
   });
 
   it('never quotes the body in a JSON error', async () => {
     const result = await readParams(
-      post('{"code":"SECRET-CODE"', { 'content-type': 'application/json' }),
+      paramsSourceOf(post('{"code":"SECRET-CODE"', { 'content-type': 'application/json' })),
       ['code'],
     );
     expect(JSON.stringify(result)).not.toContain('SECRET-CODE');

@@ -3,7 +3,7 @@
  * bytes actually received), form or JSON, duplicates, oversized and malformed values.
  * Web-standard globals only.
  */
-import { MAX_BODY_BYTES, MAX_FIELD_BYTES } from './_options.js';
+import { MAX_BODY_BYTES, MAX_FIELD_BYTES } from './options.js';
 
 /** Why the parameters could not be read; becomes an OAuth-shaped error answer. */
 export interface ParamsProblem {
@@ -29,6 +29,44 @@ function problem(description: string): { ok: false; problem: ParamsProblem } {
 }
 
 /**
+ * The body limit of both request paths (the web `Request` here, `node:http`'s request in the
+ * Node adapter): the chunks of a body, kept only while they stay within `limit` bytes.
+ */
+export class LimitedBody {
+  readonly #limit: number;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Keeps `chunk`; `false`, keeping nothing more, once the body passed the limit. */
+  add(chunk: Uint8Array): boolean {
+    this.#size += chunk.byteLength;
+    if (this.#size > this.#limit) {
+      this.#chunks = [];
+      return false;
+    }
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  /** The body read so far, in one piece. */
+  bytes(): Uint8Array {
+    const chunks = this.#chunks;
+    if (chunks.length === 1) return chunks[0] as Uint8Array;
+    const body = new Uint8Array(this.#size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return body;
+  }
+}
+
+/**
  * Reads at most `limit` bytes of the body; `undefined` when it is larger. A body with a
  * `Content-Length` within the limit is read whole (HTTP framing stops it at that length, and
  * on Node the adapter reads it without web streams); any other body is read chunk by chunk
@@ -39,37 +77,27 @@ export async function readBodyLimited(
   request: Request,
   limit: number,
 ): Promise<Uint8Array | undefined> {
+  const body = new LimitedBody(limit);
   const declared = request.headers.get('content-length');
   if (declared !== null) {
     if (declaredTooLarge(declared, limit)) return undefined;
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    return bytes.byteLength > limit ? undefined : bytes;
+    return body.add(new Uint8Array(await request.arrayBuffer())) ? body.bytes() : undefined;
   }
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
+      if (!body.add(value)) {
         await reader.cancel().catch(() => {});
         return undefined;
       }
-      chunks.push(value);
     }
   } finally {
     reader.releaseLock();
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return body.bytes();
 }
 
 /**
@@ -87,7 +115,7 @@ function mediaType(header: string | undefined): string | undefined {
   return header.split(';', 1)[0]?.trim().toLowerCase();
 }
 
-/** Where {@link readParamsFrom} reads: the `Content-Type` and a bounded body reader. */
+/** Where {@link readParams} reads: the `Content-Type` and a bounded body reader. */
 export interface ParamsSource {
   readonly contentType: string | undefined;
   readBody(limit: number): Promise<Uint8Array | undefined>;
@@ -125,19 +153,6 @@ function repeatedTopLevelKey(text: string, names: readonly string[]): string | u
   return undefined;
 }
 
-/**
- * Reads the request's parameters. Only `names` are looked at (others are ignored, as
- * OAuth servers do); each may appear once, up to {@link MAX_FIELD_BYTES} bytes of visible
- * ASCII (or its own limit from `maxLengths`). An empty value counts as absent.
- */
-export function readParams(
-  request: Request,
-  names: readonly string[],
-  maxLengths?: Readonly<Record<string, number>>,
-): Promise<ParamsResult> {
-  return readParamsFrom(paramsSourceOf(request), names, maxLengths);
-}
-
 /** A web `Request` as a {@link ParamsSource}. */
 export function paramsSourceOf(request: Request): ParamsSource {
   return {
@@ -146,8 +161,13 @@ export function paramsSourceOf(request: Request): ParamsSource {
   };
 }
 
-/** {@link readParams} from any {@link ParamsSource} (the Node adapter reads `node:http`'s request). */
-export async function readParamsFrom(
+/**
+ * Reads the request's parameters, from a web `Request` ({@link paramsSourceOf}) or the Node
+ * adapter's `node:http` request alike. Only `names` are looked at (others are ignored, as
+ * OAuth servers do); each may appear once, up to {@link MAX_FIELD_BYTES} bytes of visible
+ * ASCII (or its own limit from `maxLengths`). An empty value counts as absent.
+ */
+export async function readParams(
   source: ParamsSource,
   names: readonly string[],
   maxLengths: Readonly<Record<string, number>> = {},

@@ -5,27 +5,10 @@
  * metrics implementation was given).
  */
 import type { Hono } from 'hono';
-import type { AppEnv } from './_app.js';
 import { json, oauthError } from './_responses.js';
 import type { TokenServerMetrics } from './metrics.js';
 import type { RateLimitStore, RateLimitStoreHealth } from './rate-limit.js';
-
-/** What `ready()` and `GET /readyz` report. */
-export interface ReadyState {
-  /** `true` when the server can answer token requests (also when `degraded`). */
-  ready: boolean;
-  /**
-   * `ready`; `degraded` (the shared rate-limit store is down: limits are per process until
-   * it is back); `not_ready` (the keys could not be imported); `draining` (shutting down).
-   */
-  status: 'ready' | 'degraded' | 'not_ready' | 'draining';
-  checks: {
-    /** `invalid` when the encryption keys could not be imported. */
-    config: 'ok' | 'invalid';
-    /** Where rate-limit counters live and whether it answers. */
-    rateLimitStore: { kind: string; status: RateLimitStoreHealth };
-  };
-}
+import type { AppEnv, ReadyState } from './token-server.js';
 
 /** Readiness from the keys' import, the store's health and the drain flag. */
 export function readiness(options: {

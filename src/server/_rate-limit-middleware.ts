@@ -8,11 +8,11 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv } from './_app.js';
 import { clientAddress, UNKNOWN_CLIENT } from './_client-ip.js';
 import { type Answer, answerResponse, oauthAnswer } from './_responses.js';
 import type { TokenServerMetrics } from './metrics.js';
 import type { RateLimitDecision, RateLimiter } from './rate-limit.js';
+import type { AppEnv } from './token-server.js';
 
 /** Base64url characters at the end of an envelope that hold its 16-byte GCM tag. */
 const TAG_CHARACTERS = 22;

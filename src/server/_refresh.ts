@@ -5,9 +5,9 @@
  * a rotated refresh token is sealed again with the ORIGINAL authorization time.
  */
 import { refreshTokenGrant } from '../core/grants.js';
-import type { TokenCall, TokenRouteContext } from './_app.js';
 import { limitToken } from './_rate-limit-middleware.js';
 import { type Answer, invalidRefreshToken } from './_responses.js';
+import type { TokenCall, TokenRouteContext } from './_route-context.js';
 import {
   callSpotify,
   invalidRequest,

@@ -7,9 +7,10 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv, TokenCall } from './_app.js';
 import { isComplete } from './_responses.js';
+import type { TokenCall } from './_route-context.js';
 import { methodLabel, type TokenServerMetrics } from './metrics.js';
+import type { AppEnv } from './token-server.js';
 
 const REQUEST_ID_PATTERN = /^[\w.:=-]{1,128}$/;
 

@@ -4,13 +4,13 @@
  */
 import {
   HTTPError,
-  InvalidArgumentError,
   InvalidResponseError,
   NetworkError,
   OAuthError,
   RateLimitError,
   TimeoutError,
 } from '../core/errors/index.js';
+import type { UpstreamOutcome } from './metrics.js';
 
 /** Headers on every answer, errors included. */
 export const COMMON_HEADERS: Readonly<Record<string, string>> = {
@@ -42,33 +42,48 @@ export function oauthAnswer(
   return { status, body: { error, error_description: description }, headers };
 }
 
+/** An {@link Answer} as it goes out: the status, every header and the body's text. */
+export interface RenderedAnswer {
+  status: number;
+  /** A fresh object: the caller may add to it (the Node adapter adds the framing). */
+  headers: Record<string, string>;
+  text: string;
+}
+
 /**
- * All headers of an answer: {@link COMMON_HEADERS}, then `X-Request-Id` when given, then
- * the answer's own (which may override).
+ * The one writer of an {@link Answer}, for both request paths (the fetch handler makes a
+ * `Response` of it, the Node adapter writes it to the socket): headers
+ * {@link COMMON_HEADERS}, then `X-Request-Id` when given, then the answer's own (which may
+ * override), then `extra` (CORS).
  */
-export function answerHeaders(
-  headers: Readonly<Record<string, string>> | undefined,
+export function renderAnswer(
+  answer: Answer,
   requestId: string | undefined,
-): Record<string, string> {
-  const all: Record<string, string> = {
+  extra?: Readonly<Record<string, string>>,
+): RenderedAnswer {
+  const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'Cache-Control': 'no-store',
     Pragma: 'no-cache',
   };
-  if (requestId !== undefined) all['X-Request-Id'] = requestId;
-  if (headers !== undefined) Object.assign(all, headers);
-  return all;
+  if (requestId !== undefined) headers['X-Request-Id'] = requestId;
+  if (answer.headers !== undefined) Object.assign(headers, answer.headers);
+  if (extra !== undefined) Object.assign(headers, extra);
+  return { status: answer.status, headers, text: JSON.stringify(answer.body) };
 }
 
 /** An {@link Answer} as a `Response`. */
-export function answerResponse(answer: Answer, requestId: string): Response {
-  return json(answer.status, answer.body, answer.headers, requestId);
+export function answerResponse(answer: Answer, requestId: string | undefined): Response {
+  const { status, headers, text } = renderAnswer(answer, requestId);
+  const response = new Response(text, { status, headers });
+  complete.add(response);
+  return response;
 }
 
-/** Responses built by {@link json}: they already carry {@link COMMON_HEADERS}. */
+/** Responses built by {@link answerResponse}: they already carry {@link COMMON_HEADERS}. */
 const complete = new WeakSet<Response>();
 
-/** Whether `response` came from {@link json} (its headers need no touching up). */
+/** Whether `response` came from {@link answerResponse} (its headers need no touching up). */
 export function isComplete(response: Response): boolean {
   return complete.has(response);
 }
@@ -83,12 +98,7 @@ export function json(
   headers?: Readonly<Record<string, string>>,
   requestId?: string,
 ): Response {
-  const response = new Response(JSON.stringify(body), {
-    status,
-    headers: answerHeaders(headers, requestId),
-  });
-  complete.add(response);
-  return response;
+  return answerResponse({ status, body, headers }, requestId);
 }
 
 /** An OAuth-shaped error answer. */
@@ -114,17 +124,6 @@ export const INVALID_REFRESH_TOKEN = {
  * Byte for byte what Spotify answers for an unknown refresh token.
  */
 export const invalidRefreshToken: Answer = { status: 400, body: INVALID_REFRESH_TOKEN };
-
-/** How a call to Spotify failed, for logs and metrics (never the error's text). */
-export type UpstreamOutcome =
-  | 'ok'
-  | 'oauth_error'
-  | 'client_rejected'
-  | 'rate_limited'
-  | 'http_error'
-  | 'invalid_response'
-  | 'network_error'
-  | 'timeout';
 
 /** Longest `Retry-After` passed on to the app, in seconds. */
 export const MAX_RETRY_AFTER_SECONDS = 3600;
@@ -239,9 +238,4 @@ export function upstreamFailure(error: unknown): UpstreamFailure | undefined {
     return failure(502, 'server_error', 'Spotify could not be reached', 'network_error');
   }
   return undefined;
-}
-
-/** True for the grant functions' refusal of an unusable argument (e.g. a stored token). */
-export function isInvalidArgument(error: unknown): boolean {
-  return error instanceof InvalidArgumentError;
 }

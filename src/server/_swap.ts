@@ -4,8 +4,8 @@
  * https://developer.spotify.com/documentation/ios/concepts/token-swap-and-refresh). Checks the optional parameters newer SDKs send.
  */
 import { authorizationCodeGrant } from '../core/grants.js';
-import type { TokenCall, TokenRouteContext } from './_app.js';
 import type { Answer } from './_responses.js';
+import type { TokenCall, TokenRouteContext } from './_route-context.js';
 import {
   callSpotify,
   invalidRequest,

@@ -7,16 +7,12 @@
 import type { Context, Handler } from 'hono';
 import { InvalidArgumentError } from '../core/errors/index.js';
 import type { TokenEndpointResult } from '../core/grants.js';
-import type { AppEnv, TokenCall, TokenRouteContext } from './_app.js';
-import { paramsSourceOf, readParamsFrom } from './_body.js';
-import {
-  type Answer,
-  answerResponse,
-  oauthAnswer,
-  type UpstreamOutcome,
-  upstreamFailure,
-} from './_responses.js';
+import { paramsSourceOf, readParams } from './_body.js';
+import { type Answer, answerResponse, oauthAnswer, upstreamFailure } from './_responses.js';
+import type { TokenCall, TokenRouteContext } from './_route-context.js';
 import type { Keyring } from './keyring.js';
+import type { UpstreamOutcome } from './metrics.js';
+import type { AppEnv } from './token-server.js';
 
 /** Longest `expires_in` passed on, in seconds (Spotify's access tokens last one hour). */
 export const MAX_EXPIRES_IN = 86_400;
@@ -54,7 +50,7 @@ export async function readTokenRequest(
   grantType: 'authorization_code' | 'refresh_token',
   maxLengths?: Readonly<Record<string, number>>,
 ): Promise<Map<string, string> | Answer> {
-  const read = await readParamsFrom(call, names, maxLengths);
+  const read = await readParams(call, names, maxLengths);
   if (!read.ok) {
     const { status, error, description } = read.problem;
     return oauthAnswer(status, error, description);

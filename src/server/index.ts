@@ -6,25 +6,6 @@
  * `createRedisRateLimitStore`, `createPrometheusMetrics`) live in `@spotify-session/cli/server/node`.
  */
 
-export type { AppEnv } from './_app.js';
-export {
-  type EmbeddedTokenServerOptions,
-  type LoadedSpotifyOptions,
-  type LoadedTokenServerOptions,
-  type LoadTokenServerOptionsOptions,
-  loadTokenServerOptions,
-  type ServeSettings,
-  type TokenServerConfigProblems,
-  type TokenServerFlags,
-} from './_config.js';
-export {
-  DEFAULT_REFRESH_TOKEN_MAX_AGE,
-  MAX_BODY_BYTES,
-  MAX_FIELD_BYTES,
-  type RateLimitOptions,
-  type TokenServerOptions,
-} from './_options.js';
-export type { UpstreamOutcome } from './_responses.js';
 export {
   type Aead,
   Keyring,
@@ -38,11 +19,29 @@ export {
   type UnsealedToken,
   type UnsealOptions,
 } from './keyring.js';
+export {
+  type EmbeddedModeOptions,
+  type EmbeddedTokenServerOptions,
+  type LoadedSpotifyOptions,
+  type LoadedTokenServerOptions,
+  loadTokenServerOptions,
+  type ServeSettings,
+  type TokenServerConfigProblems,
+  type TokenServerFlags,
+} from './load-options.js';
 export type {
   RequestMetricLabels,
   TokenServerMetrics,
   UpstreamMetricLabels,
+  UpstreamOutcome,
 } from './metrics.js';
+export {
+  DEFAULT_REFRESH_TOKEN_MAX_AGE,
+  MAX_BODY_BYTES,
+  MAX_FIELD_BYTES,
+  type RateLimitOptions,
+  type TokenServerOptions,
+} from './options.js';
 export {
   createMemoryRateLimitStore,
   type RateLimitDecision,
@@ -50,4 +49,9 @@ export {
   type RateLimitStore,
   type RateLimitStoreHealth,
 } from './rate-limit.js';
-export { createTokenServer, type ReadyState, type TokenServer } from './token-server.js';
+export {
+  type AppEnv,
+  createTokenServer,
+  type ReadyState,
+  type TokenServer,
+} from './token-server.js';

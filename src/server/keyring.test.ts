@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, InvalidArgumentError, SpotifyError } from '../core/errors/index.js';
-import { type Aead, webCryptoAead } from './_aead.js';
-import { createNodeAead } from './_aead-node.js';
+import { type Aead, webCryptoAead } from './aead.js';
 import { ISSUED_AT_MAX_SKEW, Keyring, MAX_SEALED_LENGTH, UnsealError } from './keyring.js';
+import { createNodeAead } from './node/aead.js';
 
 const CLIENT_ID = 'spotify-session-demo';
 const TOKEN = 'AQCg7R8Xl3ZxH5o0Wm9vJ2kYbq1sT4nA_example-refresh-token_0123456789';
@@ -422,7 +422,7 @@ describe('Keyring rotation', () => {
 
 describe('keyring runtime', () => {
   it('imports no Node built-ins, so it runs on Workers, Deno and Bun', async () => {
-    for (const file of ['keyring.ts', 'unseal-error.ts', '_aead.ts']) {
+    for (const file of ['keyring.ts', 'unseal-error.ts', 'aead.ts']) {
       const source = await readFile(new URL(file, import.meta.url), 'utf8');
       expect(source).not.toMatch(/from ['"]node:|require\(|from ['"](crypto|buffer)['"]/);
       expect(source).not.toMatch(/\bBuffer\b/);

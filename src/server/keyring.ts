@@ -16,12 +16,13 @@
  * Only web-standard globals are used (crypto.subtle, crypto.getRandomValues, TextEncoder):
  * this file runs on Node, Deno, Bun and Workers.
  */
-import { base64urlDecode, base64urlEncode } from '../core/_http.js';
+
 import { ConfigurationError, InvalidArgumentError } from '../core/errors/index.js';
-import { type Aead, TAG_BYTES, webCryptoAead } from './_aead.js';
+import { base64urlDecode, base64urlEncode } from '../core/internal.js';
+import { type Aead, TAG_BYTES, webCryptoAead } from './aead.js';
 import { UnsealError } from './unseal-error.js';
 
-export type { Aead } from './_aead.js';
+export type { Aead } from './aead.js';
 
 export { UnsealError } from './unseal-error.js';
 
@@ -137,67 +138,80 @@ const MIN_BODY_BYTES = NONCE_BYTES + ISSUED_AT_BYTES + 1 + TAG_BYTES;
 
 /**
  * Reads a `kid:secret,…` key list without importing anything (so it can run synchronously
- * when a server is created). Throws ConfigurationError naming `option` and the entry.
+ * when a server is created): the keys, or what is wrong as the text that follows the
+ * setting's name (` entry 2 is empty (…)`). Key material never appears in it.
  */
-export function readKeyList(text: string, option: string = KEYS_OPTION): KeyringKey[] {
+function parseKeyList(text: string): { keys: KeyringKey[] } | { problem: string } {
   if (typeof text !== 'string' || text.trim() === '') {
-    throw new ConfigurationError(
-      option,
-      `${option} is empty: set it to one or more comma-separated "kid:secret" keys, ` +
+    return {
+      problem:
+        ' is empty: set it to one or more comma-separated "kid:secret" keys, ' +
         'active key first (create one with `spotify-session keys generate`)',
-    );
+    };
   }
   const entries = text.split(',').map((entry) => entry.trim());
   const keys: KeyringKey[] = [];
+  const refuse = (problem: string) => {
+    for (const key of keys) key.secret.fill(0);
+    return { problem };
+  };
   for (const [index, entry] of entries.entries()) {
-    const position = `${option} entry ${index + 1}`;
-    if (entry === '') {
-      throw new ConfigurationError(
-        option,
-        `${position} is empty (look for a doubled or trailing comma)`,
-      );
-    }
+    const position = ` entry ${index + 1}`;
+    if (entry === '') return refuse(`${position} is empty (look for a doubled or trailing comma)`);
     const colon = entry.indexOf(':');
-    if (colon < 0) {
-      throw new ConfigurationError(option, `${position} is not in the form "kid:secret"`);
-    }
+    if (colon < 0) return refuse(`${position} is not in the form "kid:secret"`);
     const id = entry.slice(0, colon).trim();
     const secretText = entry.slice(colon + 1).trim();
     // An invalid "kid" may be a pasted secret, so it is not echoed.
     if (!KEY_ID_PATTERN.test(id)) {
-      throw new ConfigurationError(
-        option,
-        `${position}: the key id must be 1-32 characters of A-Z a-z 0-9 _ -`,
-      );
+      return refuse(`${position}: the key id must be 1-32 characters of A-Z a-z 0-9 _ -`);
     }
     const named = `${position} (kid "${id}")`;
     let secret: Uint8Array;
     try {
       secret = base64urlDecode(secretText);
     } catch {
-      throw new ConfigurationError(
-        option,
+      return refuse(
         `${named}: the secret is not base64url without padding ` +
           '(A-Z a-z 0-9 - _; standard base64 needs + → -, / → _ and no =)',
       );
     }
     if (secret.length !== KEY_BYTES) {
-      throw new ConfigurationError(
-        option,
+      secret.fill(0);
+      return refuse(
         `${named}: the secret decodes to ${secret.length} bytes, AES-256 needs ${KEY_BYTES}`,
       );
     }
     const earlier = keys.findIndex((k) => k.id === id);
     if (earlier >= 0) {
-      for (const key of keys) key.secret.fill(0);
-      throw new ConfigurationError(
-        option,
-        `${option} entries ${earlier + 1} and ${index + 1} share the key id "${id}"`,
-      );
+      secret.fill(0);
+      return refuse(` entries ${earlier + 1} and ${index + 1} share the key id "${id}"`);
     }
     keys.push({ id, secret });
   }
-  return keys;
+  return { keys };
+}
+
+/**
+ * What is wrong with a key list, as the text that follows the setting's name, or
+ * `undefined` when it reads (the keys are wiped at once): the token server's settings check
+ * `TOKEN_ENCRYPTION_KEYS` and `encryptionKeys` with it.
+ */
+export function keyListProblem(text: string): string | undefined {
+  const parsed = parseKeyList(text);
+  if ('problem' in parsed) return parsed.problem;
+  for (const key of parsed.keys) key.secret.fill(0);
+  return undefined;
+}
+
+/**
+ * Reads a `kid:secret,…` key list without importing anything (so it can run synchronously
+ * when a server is created). Throws ConfigurationError naming `option` and the entry.
+ */
+export function readKeyList(text: string, option: string = KEYS_OPTION): KeyringKey[] {
+  const parsed = parseKeyList(text);
+  if ('problem' in parsed) throw new ConfigurationError(option, `${option}${parsed.problem}`);
+  return parsed.keys;
 }
 
 /**

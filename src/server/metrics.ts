@@ -14,15 +14,23 @@ export interface RequestMetricLabels {
   status: number;
 }
 
+/** How a call to Spotify went, for logs and metrics (never the error's text). */
+export type UpstreamOutcome =
+  | 'ok'
+  | 'oauth_error'
+  | 'client_rejected'
+  | 'rate_limited'
+  | 'http_error'
+  | 'invalid_response'
+  | 'network_error'
+  | 'timeout';
+
 /** Labels of one call to Spotify's token endpoint. */
 export interface UpstreamMetricLabels {
   /** `authorization_code` or `refresh_token`. */
   grant: 'authorization_code' | 'refresh_token';
-  /**
-   * `ok`, `oauth_error`, `rate_limited`, `http_error`, `invalid_response`,
-   * `network_error` or `timeout`.
-   */
-  outcome: string;
+  /** How the call went. */
+  outcome: UpstreamOutcome;
 }
 
 /** Where the token server reports what it did. */

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Aead, webCryptoAead } from './_aead.js';
+import { type Aead, webCryptoAead } from './aead.js';
 import { Keyring } from './keyring.js';
 import type { TokenServerMetrics } from './metrics.js';
 import { createTokenServer, createTokenServerWith, type TokenServer } from './token-server.js';

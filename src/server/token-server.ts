@@ -10,29 +10,55 @@
  * (`_swap.ts`, `_refresh.ts`, `_health.ts`).
  */
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import type { Logger } from 'pino';
-import type { FetchLike } from '../core/_http.js';
-import { createTokenRequestReplay } from '../core/_token-request-replay.js';
 import { ConfigurationError } from '../core/errors/index.js';
 import { type ClientConfig, resolveClientConfig, withTokenRequestReplay } from '../core/grants.js';
-import type { Aead } from './_aead.js';
-import type { AppEnv, TokenRouteContext } from './_app.js';
-import { healthRoutes, type ReadyState, readiness } from './_health.js';
-import {
-  type ResolvedTokenServerOptions,
-  resolveTokenServerOptions,
-  type TokenServerOptions,
-} from './_options.js';
+import type { FetchLike } from '../core/internal.js';
+import { createTokenRequestReplay } from '../core/internal.js';
+import { corsHeaders, corsMiddleware } from './_cors.js';
+import { healthRoutes, readiness } from './_health.js';
 import { createIpLimit, type IpLimit, ipRateLimit } from './_rate-limit-middleware.js';
 import { refreshRoute } from './_refresh.js';
 import { type RequestRecorder, requestLog, requestRecorder } from './_request-log.js';
+import { type ResolvedTokenServerOptions, resolveTokenServerOptions } from './_resolve-options.js';
 import { type Answer, answerResponse, json, oauthAnswer, oauthError } from './_responses.js';
+import type { TokenRouteContext } from './_route-context.js';
 import { swapRoute } from './_swap.js';
 import { honoTokenRoute, type TokenRoute } from './_token-request.js';
+import type { Aead } from './aead.js';
 import { Keyring, readKeyList } from './keyring.js';
+import type { UpstreamOutcome } from './metrics.js';
+import type { TokenServerOptions } from './options.js';
+import type { RateLimitStoreHealth } from './rate-limit.js';
 
-export type { ReadyState } from './_health.js';
+/** The Hono app's per-request variables, set by the request-log middleware and the routes. */
+export type AppEnv = {
+  Variables: {
+    /** The request's id (a sane incoming `X-Request-Id`, else a new UUID). */
+    requestId: string;
+    /** Route pattern for logs and metrics (`unmatched` until a route sets it). */
+    route: string;
+    /** How the call to Spotify went, when there was one. */
+    upstream: { outcome: UpstreamOutcome; ms: number } | undefined;
+  };
+};
+
+/** What `ready()` and `GET /readyz` report. */
+export interface ReadyState {
+  /** `true` when the server can answer token requests (also when `degraded`). */
+  ready: boolean;
+  /**
+   * `ready`; `degraded` (the shared rate-limit store is down: limits are per process until
+   * it is back); `not_ready` (the keys could not be imported); `draining` (shutting down).
+   */
+  status: 'ready' | 'degraded' | 'not_ready' | 'draining';
+  checks: {
+    /** `invalid` when the encryption keys could not be imported. */
+    config: 'ok' | 'invalid';
+    /** Where rate-limit counters live and whether it answers. */
+    rateLimitStore: { kind: string; status: RateLimitStoreHealth };
+  };
+}
 
 /** The server {@link createTokenServer} returns. */
 export interface TokenServer {
@@ -88,59 +114,28 @@ export interface DirectTokenRoutes {
   /** The answer to an error a route threw (a bug), logged without request data. */
   unhandled(error: unknown, requestId: string): Answer;
   /**
-   * The headers CORS adds to a `POST` answer (Hono's `cors` middleware, as configured
-   * here), given the request's `Origin`; `undefined` without CORS origins.
+   * The CORS headers of an answer (`corsHeaders`, as the fetch handler's middleware adds
+   * them), given the request's `Origin`; `undefined` without CORS origins.
    */
   corsHeaders: ((origin: string | undefined) => Record<string, string>) | undefined;
 }
 
-/** Answer headers a browser script may read (`Access-Control-Expose-Headers`). */
-const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After'] as const;
-
 /**
- * What Hono's `cors` middleware adds to the answer of an actual (non-preflight) request
- * with an array of origins: the origin when it is listed, the exposed headers, and
- * `Vary: Origin`. The Node adapter's direct routes add the same.
- */
-function corsHeadersFor(origins: readonly string[]) {
-  const exposed = CORS_EXPOSED_HEADERS.join(',');
-  return (origin: string | undefined): Record<string, string> => {
-    const headers: Record<string, string> = {};
-    if (origin !== undefined && origins.includes(origin)) {
-      headers['Access-Control-Allow-Origin'] = origin;
-    }
-    headers['Access-Control-Expose-Headers'] = exposed;
-    headers.Vary = 'Origin';
-    return headers;
-  };
-}
-
-/**
- * Spotify client configuration for the grant functions, resolved once. Requests are
- * replayed: oauth4webapi builds the first of each kind, later ones reuse its shape.
+ * Spotify client configuration for the grant functions, resolved once (core checks the
+ * accounts URL there, naming `accountsUrl`). Requests are replayed: oauth4webapi builds the
+ * first of each kind, later ones reuse its shape.
  */
 function clientConfig(config: ResolvedTokenServerOptions): ClientConfig {
-  try {
-    const resolved = resolveClientConfig({
-      clientId: config.clientId,
-      clientSecret: config.clientSecret,
-      accountsUrl: config.accountsUrl,
-      fetch: config.fetch,
-      // The grant functions want whole milliseconds.
-      timeout: Math.ceil(config.upstreamTimeout),
-      now: config.now,
-    });
-    return withTokenRequestReplay(resolved, createTokenRequestReplay());
-  } catch (error) {
-    if (error instanceof ConfigurationError && error.option === 'timeout') {
-      throw new ConfigurationError(
-        'upstreamTimeout',
-        'upstreamTimeout must be a positive number of milliseconds up to 2147483647',
-        { cause: error },
-      );
-    }
-    throw error;
-  }
+  const resolved = resolveClientConfig({
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    ...(config.accountsUrl === undefined ? {} : { accountsUrl: config.accountsUrl }),
+    fetch: config.fetch,
+    // A whole number of milliseconds within the setting's bounds (settings.ts).
+    timeout: config.upstreamTimeout,
+    now: config.now,
+  });
+  return withTokenRequestReplay(resolved, createTokenRequestReplay());
 }
 
 /**
@@ -275,16 +270,11 @@ export function createTokenServerWith(
   const app = new Hono<AppEnv>();
 
   app.use(requestLog(record));
-  if (config.corsOrigins.length > 0) {
-    const corsMiddleware = cors({
-      origin: [...config.corsOrigins],
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'X-Request-Id'],
-      exposeHeaders: [...CORS_EXPOSED_HEADERS],
-      maxAge: 600,
-    });
-    app.use(swapPath, corsMiddleware);
-    app.use(refreshPath, corsMiddleware);
+  const { corsOrigins } = config;
+  if (corsOrigins.length > 0) {
+    const cors = corsMiddleware(corsOrigins);
+    app.use(swapPath, cors);
+    app.use(refreshPath, cors);
   }
   if (ipLimit !== undefined) {
     for (const path of routes.keys()) {
@@ -344,7 +334,9 @@ export function createTokenServerWith(
           record,
           unhandled,
           corsHeaders:
-            config.corsOrigins.length > 0 ? corsHeadersFor(config.corsOrigins) : undefined,
+            corsOrigins.length > 0
+              ? (origin: string | undefined) => corsHeaders(corsOrigins, origin)
+              : undefined,
         };
   return { server, direct };
 }

@@ -3,15 +3,17 @@
  * owner tokens. Web-standard globals only, so MemoryStore stays portable.
  */
 
-// Narrow imports, not core's index: the file store loads this for `spotify-session token`.
-import { AbortedError } from '../core/errors/aborted-error.js';
-import { InvalidArgumentError } from '../core/errors/invalid-argument-error.js';
-import { LockTimeoutError } from '../core/errors/lock-timeout-error.js';
 import type { TokenStoreLockOptions } from '../core/index.js';
-import { parseSessionTokens, type SessionTokens } from '../core/tokens.js';
+import {
+  AbortedError,
+  InvalidArgumentError,
+  LockTimeoutError,
+  parseSessionTokens,
+  type SessionTokens,
+} from '../core/index.js';
+import { assertSignal, MAX_TIMER_MS } from '../core/internal.js';
 
-/** The longest delay `setTimeout` honours (a longer one fires at once). */
-export const MAX_TIMER_MS = 2_147_483_647;
+export { MAX_TIMER_MS } from '../core/internal.js';
 
 /** Throws a clear error for a key no store can use. */
 export function checkKey(key: unknown): string {
@@ -30,6 +32,22 @@ export function copyTokens(tokens: unknown): SessionTokens {
   return parseSessionTokens(tokens);
 }
 
+/** Checks the time given to `recordRateLimit()`: ms since the epoch. */
+export function checkUntil(until: unknown): number {
+  if (typeof until !== 'number' || !Number.isFinite(until)) {
+    throw new InvalidArgumentError(
+      'until',
+      'recordRateLimit(clientId, until) needs until as milliseconds since the epoch (Date.now() + Retry-After × 1000)',
+    );
+  }
+  return until;
+}
+
+/** A recorded end of a rate limit, if it is still ahead; `undefined` once it has passed. */
+export function stillAhead(until: number | undefined): number | undefined {
+  return until !== undefined && until > Date.now() ? until : undefined;
+}
+
 /** Checks `lock()` options; returns them as whole milliseconds. */
 export function checkLockOptions(options: TokenStoreLockOptions | undefined): {
   ttl: number;
@@ -43,6 +61,7 @@ export function checkLockOptions(options: TokenStoreLockOptions | undefined): {
     );
   }
   const { ttl, wait, signal } = options;
+  assertSignal(signal);
   if (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0) {
     throw new InvalidArgumentError(
       'options.wait',

@@ -144,6 +144,35 @@ describe('FileStore values', () => {
   });
 });
 
+describe('FileStore rate limit', () => {
+  it('records it in <clientId>.rate-limit (0600, atomic), keeps the later time, forgets it once passed', async () => {
+    const store = new FileStore({ directory: join(root, 'tokens') });
+    expect(await store.rateLimitedUntil('app')).toBeUndefined();
+    const until = Date.now() + 30_000;
+    await store.recordRateLimit('app', until);
+    await store.recordRateLimit('app', until - 20_000);
+    expect(await store.rateLimitedUntil('app')).toBe(until);
+    const file = store.rateLimitFileOf('app');
+    expect(file).toBe(join(root, 'tokens', 'app.rate-limit'));
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ until });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    // Another FileStore on the same directory (another process) sees it.
+    expect(await new FileStore({ directory: join(root, 'tokens') }).rateLimitedUntil('app')).toBe(
+      until,
+    );
+    await store.recordRateLimit('past', Date.now() - 1);
+    expect(await store.rateLimitedUntil('past')).toBeUndefined();
+    // A token key cannot collide with it: token files end in .json.
+    await store.set('app', TOKENS);
+    expect(await store.rateLimitedUntil('app')).toBe(until);
+    await writeFile(file, 'junk');
+    await expect(store.rateLimitedUntil('app')).rejects.toThrow(
+      /app\.rate-limit does not hold a rate limit.*delete it/,
+    );
+    await expect(store.recordRateLimit('../x', until)).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
 describe('FileStore.defaultDirectory', () => {
   it('follows XDG_CONFIG_HOME, then each platform’s convention', () => {
     expect(FileStore.defaultDirectory({ XDG_CONFIG_HOME: '/x/config' }, 'linux', '/home/u')).toBe(

@@ -3,22 +3,28 @@
  * process of one user on one machine (Node).
  */
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
-// Each error from its own file, not core's index: `spotify-session token` loads this store and
-// nothing of core beyond what it uses (a module costs start-up time; docs/benchmarks.md).
-import { ConfigurationError } from '../core/errors/configuration-error.js';
-import { InvalidArgumentError } from '../core/errors/invalid-argument-error.js';
-import { StoreError } from '../core/errors/store-error.js';
-import type {
-  SessionTokens,
-  SpotifyError,
-  StoreOperation,
-  TokenStore,
-  TokenStoreLock,
-  TokenStoreLockOptions,
+import { join, resolve } from 'node:path';
+import {
+  ConfigurationError,
+  InvalidArgumentError,
+  type SessionTokens,
+  type SpotifyError,
+  StoreError,
+  type StoreOperation,
+  type TokenStore,
+  type TokenStoreLock,
+  type TokenStoreLockOptions,
 } from '../core/index.js';
 import { checkPrivateDirectory, removeFile, writeFileAtomic } from './_fs.js';
-import { checkKey, checkLockOptions, checkTtl, copyTokens, pollForLock } from './_shared.js';
+import {
+  checkKey,
+  checkLockOptions,
+  checkTtl,
+  checkUntil,
+  copyTokens,
+  pollForLock,
+  stillAhead,
+} from './_shared.js';
 import { defaultDirectory, ioCode, isFileKey, readText, tokenFile } from './file-read.js';
 
 export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
@@ -97,6 +103,14 @@ export class FileStore implements TokenStore {
     return tokenFile(this.directory, checkFileKey(key));
   }
 
+  /**
+   * The file recording the Web API's rate limit on the app `clientId`: `<clientId>.rate-limit`
+   * (token files end in `.json`, so no key's tokens can take its place).
+   */
+  rateLimitFileOf(clientId: string): string {
+    return join(this.directory, `${checkFileKey(clientId)}.rate-limit`);
+  }
+
   async get(key: string): Promise<SessionTokens | undefined> {
     const file = this.fileOf(key);
     await this.#checkDirectory('get', key);
@@ -148,6 +162,36 @@ export class FileStore implements TokenStore {
   }
 
   /**
+   * When the Web API's rate limit on the app `clientId` ends (ms since the epoch), as recorded
+   * by any process using this directory; `undefined` when none is, or it has passed.
+   * @throws {StoreError} the file could not be read, or holds something else.
+   */
+  async rateLimitedUntil(clientId: string): Promise<number | undefined> {
+    const file = this.rateLimitFileOf(clientId);
+    await this.#checkDirectory('get', clientId);
+    return stillAhead(await readRateLimit(file, clientId));
+  }
+
+  /**
+   * Records that the Web API asked the app `clientId` to wait until `until` (ms since the
+   * epoch), in `<clientId>.rate-limit`, written atomically. A later time recorded already is
+   * kept (when two processes write at the same instant, the last write wins).
+   * @throws {StoreError} the file could not be read or written.
+   */
+  async recordRateLimit(clientId: string, until: number): Promise<void> {
+    const file = this.rateLimitFileOf(clientId);
+    const next = checkUntil(until);
+    await this.#checkDirectory('set', clientId);
+    const current = await readRateLimit(file, clientId);
+    if (current !== undefined && current >= next) return;
+    try {
+      await writeFileAtomic(this.directory, file, `${JSON.stringify({ until: next })}\n`);
+    } catch (error) {
+      throw ioError('set', clientId, file, error);
+    }
+  }
+
+  /**
    * Holds `key` across processes until `release()` or until `ttl` passes
    * (`extend(ttl)` renews it). Waiters poll with backoff.
    * @throws {LockTimeoutError} still held after `wait` ms.
@@ -157,7 +201,8 @@ export class FileStore implements TokenStore {
   async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock> {
     const lockFile = `${this.fileOf(key).slice(0, -'.json'.length)}.lock`;
     const { ttl, wait, signal } = checkLockOptions(options);
-    // Loaded on the first lock: reading tokens (the CLI's `token`) never needs it.
+    // Loaded on the first lock: a process that only reads its tokens (the CLI's `api` with a
+    // valid token) never needs it.
     const { acquireFileLock, currentHolder, extendFileLock, releaseFileLock } = await import(
       './_file-lock.js'
     );
@@ -201,6 +246,29 @@ export class FileStore implements TokenStore {
       throw ioError(operation, key, this.directory, error);
     }
   }
+}
+
+/** The time recorded in a rate-limit file; `undefined` when there is none. */
+async function readRateLimit(file: string, clientId: string): Promise<number | undefined> {
+  let text: string | undefined;
+  try {
+    text = await readText(file);
+  } catch (error) {
+    throw ioError('get', clientId, file, error);
+  }
+  if (text === undefined) return undefined;
+  let until: unknown;
+  try {
+    until = (JSON.parse(text) as { until?: unknown } | null)?.until;
+  } catch {
+    // Not JSON: refused below, like any other content.
+  }
+  if (typeof until !== 'number' || !Number.isFinite(until)) {
+    throw new StoreError('get', clientId, {
+      message: `${file} does not hold a rate limit ({"until": ms since the epoch}): delete it`,
+    });
+  }
+  return until;
 }
 
 function ioError(

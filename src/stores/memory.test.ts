@@ -60,6 +60,22 @@ describe('MemoryStore values', () => {
   });
 });
 
+describe('MemoryStore rate limit', () => {
+  it('records when the Web API’s rate limit on an app ends, keeps the later time, forgets it once passed', async () => {
+    const store = new MemoryStore();
+    expect(await store.rateLimitedUntil('app')).toBeUndefined();
+    const until = Date.now() + 30_000;
+    await store.recordRateLimit('app', until);
+    await store.recordRateLimit('app', until - 20_000);
+    expect(await store.rateLimitedUntil('app')).toBe(until);
+    expect(await store.rateLimitedUntil('other-app')).toBeUndefined();
+    await store.recordRateLimit('past', Date.now() - 1);
+    expect(await store.rateLimitedUntil('past')).toBeUndefined();
+    await expect(store.recordRateLimit('app', Number.NaN)).rejects.toThrow(/until/);
+    await expect(store.rateLimitedUntil('')).rejects.toThrow(/key/);
+  });
+});
+
 describe('MemoryStore lock', () => {
   it('is exclusive and hands over first come, first served', async () => {
     const store = new MemoryStore();

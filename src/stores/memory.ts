@@ -9,10 +9,12 @@ import {
   checkKey,
   checkLockOptions,
   checkTtl,
+  checkUntil,
   copyTokens,
   lockTimeout,
   MAX_TIMER_MS,
   ownerToken,
+  stillAhead,
 } from './_shared.js';
 
 interface Waiter {
@@ -52,6 +54,7 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements TokenStore {
   readonly #tokens = new Map<string, SessionTokens>();
   readonly #locks = new Map<string, KeyLock>();
+  readonly #rateLimits = new Map<string, number>();
 
   constructor(options: MemoryStoreOptions = {}) {
     for (const [key, tokens] of Object.entries(options.tokens ?? {})) {
@@ -70,6 +73,20 @@ export class MemoryStore implements TokenStore {
 
   async delete(key: string): Promise<void> {
     this.#tokens.delete(checkKey(key));
+  }
+
+  /**
+   * When the Web API's rate limit on the app `clientId` ends (ms since the epoch), as
+   * recorded here by any Session of this process; `undefined` when none is, or it has passed.
+   */
+  async rateLimitedUntil(clientId: string): Promise<number | undefined> {
+    return stillAhead(this.#rateLimits.get(checkKey(clientId)));
+  }
+
+  /** Records that the Web API asked the app `clientId` to wait until `until`; a later time recorded already is kept. */
+  async recordRateLimit(clientId: string, until: number): Promise<void> {
+    const key = checkKey(clientId);
+    this.#rateLimits.set(key, Math.max(checkUntil(until), this.#rateLimits.get(key) ?? 0));
   }
 
   /**

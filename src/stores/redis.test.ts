@@ -33,6 +33,7 @@ describe('RedisStore options', () => {
     const store = new RedisStore({ client });
     expect(store.prefix).toBe('spotify-session:tokens:');
     expect(store.lockPrefix).toBe('spotify-session:locks:');
+    expect(store.rateLimitPrefix).toBe('spotify-session:rate-limit:');
     expect(store.ttl).toBe(15_552_000);
     client.disconnect();
   });
@@ -78,6 +79,25 @@ describe.skipIf(skip)('RedisStore against redis-server', () => {
     expect(ttl).toBeGreaterThan(3500); // the access token lives an hour
     await store.set('bob', { refreshToken: 'AQonly' });
     expect(await client.ttl('app:bob')).toBeLessThanOrEqual(60);
+  });
+
+  it('records a rate limit under rateLimitPrefix + clientId, living until it ends; a later one is kept', async () => {
+    const store = new RedisStore({ client });
+    expect(await store.rateLimitedUntil('app')).toBeUndefined();
+    const until = Date.now() + 30_000;
+    await store.recordRateLimit('app', until);
+    await store.recordRateLimit('app', until - 20_000);
+    expect(await store.rateLimitedUntil('app')).toBe(until);
+    expect(Number(await client.get('spotify-session:rate-limit:app'))).toBe(until);
+    const pttl = await client.pttl('spotify-session:rate-limit:app');
+    expect(pttl).toBeGreaterThan(28_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+    await store.recordRateLimit('app', until + 10_000);
+    expect(await store.rateLimitedUntil('app')).toBe(until + 10_000);
+    await store.recordRateLimit('past', Date.now() - 1);
+    expect(await client.exists('spotify-session:rate-limit:past')).toBe(0);
+    const other = new RedisStore({ client, rateLimitPrefix: 'mine:' });
+    expect(await other.rateLimitedUntil('app')).toBeUndefined();
   });
 
   it('explains a key that does not hold tokens', async () => {

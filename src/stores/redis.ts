@@ -3,6 +3,7 @@
  * processes and machines (Node, `ioredis`).
  */
 
+import { createRequire } from 'node:module';
 // Only the client this store creates from `url` has ioredis's type: nothing public names
 // ioredis's types, so this entry point's declarations never load them (docs/stores.md).
 import type { Redis } from 'ioredis';
@@ -19,23 +20,36 @@ import {
   checkKey,
   checkLockOptions,
   checkTtl,
+  checkUntil,
   copyTokens,
   ownerToken,
   pollForLock,
+  stillAhead,
 } from './_shared.js';
 
 export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
 
-// ioredis is an optional peer dependency of the library (only this entry point needs it), so
-// a missing one gets a message that says what to install instead of a bare ERR_MODULE_NOT_FOUND.
-const { Redis: RedisClient } = await import('ioredis').catch((error: unknown) => {
-  if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-  throw new ConfigurationError(
-    'ioredis',
-    "spotify-session/stores/redis needs the ioredis package, which is not installed: run `npm install ioredis` (or use FileStore from 'spotify-session/stores/file' or MemoryStore from 'spotify-session/stores')",
-    { cause: error },
-  );
-});
+/**
+ * ioredis's `Redis` class, loaded when a store is created from a `url` (a store on your own
+ * `client` never loads it). ioredis is an optional peer dependency of the library (only this
+ * entry point needs it), so a missing one gets a message that says what to install instead of
+ * a bare MODULE_NOT_FOUND. Loaded with `require` (ioredis is CommonJS) rather than a top-level
+ * `await import()`, so that this module has no top-level await and CommonJS code can
+ * `require('spotify-session/stores/redis')` (Node ≥ 20.19 loads ES modules with `require`,
+ * but not those that await at the top level).
+ */
+function redisClass(): typeof Redis {
+  try {
+    return (createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis }).Redis;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new ConfigurationError(
+      'ioredis',
+      "RedisStore({ url }) needs the ioredis package, which is not installed: run `npm install ioredis` (or pass a client of your own, or use FileStore from 'spotify-session/stores/file' or MemoryStore from 'spotify-session/stores')",
+      { cause: error },
+    );
+  }
+}
 
 /** Spotify refresh tokens live about six months (180 days) from the original authorization. */
 export const DEFAULT_REDIS_TTL_SECONDS = 15_552_000;
@@ -99,6 +113,12 @@ export interface RedisStoreOptions {
    */
   lockPrefix?: string | undefined;
   /**
+   * Prefix of the keys recording the Web API's rate limit on an app, shared by every process
+   * on this Redis: `recordRateLimit(clientId)` uses `rateLimitPrefix + clientId`.
+   * @default 'spotify-session:rate-limit:'
+   */
+  rateLimitPrefix?: string | undefined;
+  /**
    * Seconds stored tokens live after each `set`, so abandoned tokens do not
    * stay forever. Never shorter than the access token's remaining life.
    * @default 15552000 (180 days, the refresh token's lifetime)
@@ -108,6 +128,11 @@ export interface RedisStoreOptions {
 
 /** Deletes the lock only if it still holds our owner token (atomic on the server). */
 const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/**
+ * Records a rate limit's end `ARGV[1]` (ms since the epoch), living `ARGV[2]` ms, unless a later
+ * one is recorded (atomic on the server).
+ */
+const RATE_LIMIT_SCRIPT = `local current = tonumber(redis.call('get', KEYS[1])) if current and current >= tonumber(ARGV[1]) then return 0 end redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
 /** Gives the lock `ARGV[2]` ms more only if it still holds our owner token (atomic on the server). */
 const EXTEND_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
@@ -129,6 +154,8 @@ export class RedisStore implements TokenStore {
   readonly prefix: string;
   /** Prefix of lock keys. */
   readonly lockPrefix: string;
+  /** Prefix of the keys recording a rate limit. */
+  readonly rateLimitPrefix: string;
   /** Seconds tokens live after each `set`. */
   readonly ttl: number;
   /** The client created from `url`, closed by {@link RedisStore.close}; none when it is yours. */
@@ -156,7 +183,7 @@ export class RedisStore implements TokenStore {
           'RedisStore commandTimeout must be a whole number of milliseconds >= 1',
         );
       }
-      const client = new RedisClient(given.url, {
+      const client = new (redisClass())(given.url, {
         maxRetriesPerRequest: 2,
         connectTimeout: 5_000,
         commandTimeout,
@@ -172,6 +199,7 @@ export class RedisStore implements TokenStore {
     }
     this.prefix = given.prefix ?? 'spotify-session:tokens:';
     this.lockPrefix = given.lockPrefix ?? 'spotify-session:locks:';
+    this.rateLimitPrefix = given.rateLimitPrefix ?? 'spotify-session:rate-limit:';
     const ttl = given.ttl ?? DEFAULT_REDIS_TTL_SECONDS;
     if (!Number.isSafeInteger(ttl) || ttl < 1) {
       throw new ConfigurationError('ttl', 'RedisStore ttl must be a whole number of seconds >= 1');
@@ -221,6 +249,40 @@ export class RedisStore implements TokenStore {
       await this.client.del(redisKey);
     } catch (error) {
       throw this.#failure('delete', key, error);
+    }
+  }
+
+  /**
+   * When the Web API's rate limit on the app `clientId` ends (ms since the epoch), as recorded
+   * by any process on this Redis; `undefined` when none is, or it has passed.
+   * @throws {StoreError} Redis failed.
+   */
+  async rateLimitedUntil(clientId: string): Promise<number | undefined> {
+    const redisKey = this.rateLimitPrefix + checkKey(clientId);
+    let text: string | null;
+    try {
+      text = await this.client.get(redisKey);
+    } catch (error) {
+      throw this.#failure('get', clientId, error);
+    }
+    const until = text === null ? undefined : Number(text);
+    return stillAhead(Number.isFinite(until) ? until : undefined);
+  }
+
+  /**
+   * Records that the Web API asked the app `clientId` to wait until `until` (ms since the
+   * epoch): a key that Redis deletes at that time (`PX`), set by a script that keeps a later
+   * time recorded already.
+   * @throws {StoreError} Redis failed.
+   */
+  async recordRateLimit(clientId: string, until: number): Promise<void> {
+    const redisKey = this.rateLimitPrefix + checkKey(clientId);
+    const ms = Math.ceil(checkUntil(until) - Date.now());
+    if (ms <= 0) return;
+    try {
+      await this.client.eval(RATE_LIMIT_SCRIPT, 1, redisKey, until, ms);
+    } catch (error) {
+      throw this.#failure('set', clientId, error);
     }
   }
 

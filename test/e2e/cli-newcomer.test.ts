@@ -145,13 +145,18 @@ describe('emulator → login → api, as the emulator prints it', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe('error: HTTP 404 GET /nonexistent: Service not found\n');
 
+    // The login's scopes are known: the call is refused before it is sent.
     const player = await cli(['api', 'GET', '/me/player'], env);
     expect(player.code).toBe(1);
     expect(player.stderr).toBe(
-      'error: HTTP 403 GET /me/player: Insufficient client scope ' +
+      'error: GET /me/player was not sent: this login lacks a scope it needs. ' +
         "Spotify's reference lists user-read-playback-state for GET /me/player; this login has user-read-private. " +
         'Log in again adding user-read-playback-state: spotify-session login --scope user-read-private user-read-playback-state\n',
     );
+    const stats = (await (await fetch(`${accounts.split('=')[1]}/__emulator/stats`)).json()) as {
+      requests: Record<string, number>;
+    };
+    expect(stats.requests['GET /v1/me/player']).toBeUndefined();
     emulator.kill('SIGTERM');
   });
 });

@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { ALL_USER_SCOPES, userToken } from '../../src/emulator/_test-http.js';
 import { ALL_OPERATIONS, matchOperation } from '../../src/emulator/_webapi/operations.js';
 import { ROUTES } from '../../src/emulator/_webapi/router.js';
+import { WITHDRAWN } from '../../src/emulator/_webapi/withdrawn.js';
 import { createEmulator, type EmulatorServer } from '../../src/emulator/index.js';
 
 const SPEC_PATH = fileURLToPath(new URL('../../../shared/spotify/openapi.yml', import.meta.url));
@@ -244,7 +245,7 @@ describe.skipIf(!haveSpec)("emulated answers match Spotify's OpenAPI description
     await u('GET', '/me/player');
     await u('GET', '/me/player/queue');
 
-    // An extended-quota app reaches the withdrawn /playlists/{id}/tracks.
+    // An extended-quota app reaches the withdrawn /playlists/{id}/tracks and multi-gets.
     const extended = createEmulator({
       apps: [{ clientId: 'big', clientSecret: 'secret', redirectUris: [], extendedQuota: true }],
     });
@@ -257,6 +258,9 @@ describe.skipIf(!haveSpec)("emulated answers match Spotify's OpenAPI description
     const appToken = ((await answer.json()) as { access_token: string }).access_token;
     await call(extendedServer.url, appToken, 'GET', `/playlists/${MIX}/tracks?limit=100`);
     await call(extendedServer.url, appToken, 'GET', `/playlists/${MIX}`);
+    await call(extendedServer.url, appToken, 'GET', `/albums?ids=${ALBUM},emuAlbum00000000000002`);
+    await call(extendedServer.url, appToken, 'GET', `/artists?ids=${ARTIST}`);
+    await call(extendedServer.url, appToken, 'GET', `/tracks?ids=${TRACK},emuTrack00000000000002`);
   });
   afterAll(async () => {
     await server?.close();
@@ -271,6 +275,16 @@ describe.skipIf(!haveSpec)("emulated answers match Spotify's OpenAPI description
           described.push(`${method.toUpperCase()} ${path}`);
     expect(ALL_OPERATIONS.map((operation) => operation.key).sort()).toEqual(described.sort());
     expect(described).toHaveLength(97);
+  });
+
+  test("the emulator's withdrawn operations are the ones the description marks deprecated", () => {
+    const deprecated: string[] = [];
+    for (const [path, item] of Object.entries(spec.paths as Record<string, Json>))
+      for (const [method, operation] of Object.entries(item))
+        if ((operation as Json).deprecated === true)
+          deprecated.push(`${method.toUpperCase()} ${path}`);
+    expect([...WITHDRAWN].sort()).toEqual(deprecated.sort());
+    expect(deprecated).toHaveLength(48);
   });
 
   test('every emulated operation was called and answered 2xx at least once', () => {

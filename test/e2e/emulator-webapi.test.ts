@@ -8,6 +8,7 @@ import {
   type ApiAnswer,
   api,
   appToken,
+  CLIENT_ID,
   control,
   userToken,
 } from '../../src/emulator/_test-http.js';
@@ -168,9 +169,68 @@ describe('token enforcement', () => {
     const wrong = await api(url, token, 'POST', '/me');
     expectError(wrong, 405, 'Method not allowed');
     expect(wrong.headers.get('allow')).toBe('GET');
+    expectError(await get(null, '/audiobooks/emuAudiobook0000000001'), 401, /invalid/);
+    expectError(
+      await get(token, '/audiobooks/emuAudiobook0000000001'),
+      501,
+      /^Not emulated: GET \/audiobooks\/\{id\}/,
+    );
+  });
+
+  test('withdrawn endpoints: 403 Forbidden (404 for recommendations) in Development Mode, answered with extended quota', async () => {
+    const token = await everything();
+    // February 2026: 403 "Forbidden", whether emulated (/albums) or not (/markets, /me/tracks).
+    for (const [method, path] of [
+      ['GET', `/albums?ids=${ALBUM}`],
+      ['GET', '/markets'],
+      ['PUT', `/me/tracks?ids=${TRACK}`],
+      ['GET', `/playlists/${MIX}/tracks`],
+      ['GET', `/artists/${ARTIST}/top-tracks`],
+      ['GET', `/audio-features/${TRACK}`],
+    ] as const) {
+      expectError(await api(url, token, method, path), 403, 'Forbidden');
+    }
+    // November 2024: the recommendations, featured and category playlists are gone (404).
+    expectError(await get(token, '/recommendations?seed_tracks=x'), 404, 'Service not found');
+    expectError(await get(token, '/browse/featured-playlists'), 404, 'Service not found');
+    // The token checks come first; an app token is refused the same way.
     expectError(await get(null, '/markets'), 401, 'Missing/invalid/expired access token');
+    expectError(await get(await appToken(url), `/tracks?ids=${TRACK}`), 403, 'Forbidden');
+
+    // Switched to extended quota (method or control API), the app reaches them again.
+    emulator.setExtendedQuota(CLIENT_ID, true);
+    const several = await get(token, `/albums?ids=${ALBUM},${ALBUM.slice(0, -1)}9`);
+    expect(several.status).toBe(200);
+    expect(several.body).toMatchObject({ albums: [{ id: ALBUM }, null] });
+    expect(
+      ((await get(token, `/tracks?ids=${TRACK}`)).body as { tracks: { id: string }[] }).tracks,
+    ).toMatchObject([{ id: TRACK }]);
+    expect(
+      ((await get(token, `/artists?ids=${ARTIST}`)).body as { artists: { id: string }[] }).artists,
+    ).toMatchObject([{ id: ARTIST }]);
     expectError(await get(token, '/markets'), 501, /^Not emulated: GET \/markets/);
-    expectError(await api(url, token, 'PUT', `/me/tracks?ids=${TRACK}`), 501, /^Not emulated/);
+    expectError(await get(token, `/tracks?ids=${'x'.repeat(22)},bad`), 400, 'Invalid base62 id');
+    expectError(
+      await get(token, `/albums?ids=${Array(21).fill(ALBUM).join(',')}`),
+      400,
+      'Too many ids requested (maximum 20)',
+    );
+    const off = await control(url, 'POST', '/extended-quota', {
+      client_id: CLIENT_ID,
+      extended_quota: false,
+    });
+    expect(off).toEqual({ status: 200, body: { client_id: CLIENT_ID, extended_quota: false } });
+    expectError(await get(token, '/markets'), 403, 'Forbidden');
+    const unknown = await control(url, 'POST', '/extended-quota', {
+      client_id: 'nobody',
+      extended_quota: true,
+    });
+    expect(unknown.status).toBe(400);
+    expect(() => emulator.setExtendedQuota('nobody', true)).toThrow(/No app "nobody"/);
+    // reset() restores the app's registered mode (Development Mode for the demo app).
+    emulator.setExtendedQuota(CLIENT_ID, true);
+    emulator.reset();
+    expectError(await get(await everything(), '/markets'), 403, 'Forbidden');
   });
 
   test('CORS: a browser app may call the Web API, and read a 429', async () => {
@@ -438,7 +498,7 @@ describe('library', () => {
 
   test('followed artists are cursor-paged by id; audiobooks are an empty page', async () => {
     const token = await everything();
-    await api(url, token, 'PUT', `/me/following?type=artist&ids=${ARTIST}`); // withdrawn: 501, not followed
+    await api(url, token, 'PUT', `/me/following?type=artist&ids=${ARTIST}`); // withdrawn: 403, not followed
     const first = (await get(token, '/me/following?type=artist&limit=1')).body as {
       artists: {
         items: { id: string }[];

@@ -6,7 +6,8 @@
  * result; `npm run test:latest-deps` runs it with the newest versions the ranges allow
  * (SPOTIFY_SESSION_TEST_DEPS=latest) to find such a release on purpose.
  *
- * Every entry point is imported from Node and type-checked with tsc (moduleResolution
+ * Every entry point is imported from Node, required from CommonJS (Node ≥ 20.19 and 22.12 load
+ * ES modules with `require`; checked on the Node on PATH, 22 and 24), and type-checked with tsc (moduleResolution
  * nodenext, no skipLibCheck): an error in our declarations fails, one inside a third-party
  * package's own declarations is reported by package, file and code (docs/stores.md says
  * what users do about it). The bin runs `--help`, `emulator` and `serve`; the library-only
@@ -36,6 +37,7 @@ import {
   type PackedPackage,
   removeScratchProject,
 } from '../../scripts/scratch-install.mjs';
+import { binary } from '../runtimes/harness.js';
 
 const run = promisify(execFile);
 const TSC = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
@@ -117,6 +119,19 @@ const result = {};
 for (const specifier of ${JSON.stringify(specifiers)}) {
   try {
     result[specifier] = { exports: Object.keys(await import(specifier)) };
+  } catch (error) {
+    result[specifier] = { error: error.message, name: error.name, code: error.code };
+  }
+}
+console.log(JSON.stringify(result));
+`;
+
+/** The same from CommonJS: `require()` of an ES module, which must have no top-level await. */
+const requireEach = (specifiers: string[]) => `
+const result = {};
+for (const specifier of ${JSON.stringify(specifiers)}) {
+  try {
+    result[specifier] = { exports: Object.keys(require(specifier)) };
   } catch (error) {
     result[specifier] = { error: error.message, name: error.name, code: error.code };
   }
@@ -206,13 +221,25 @@ describe('the library alone (npm install spotify-session)', () => {
       await runModule(libraryOnly, 'imports.mjs', importEach(specifiers)),
     ) as ImportResult;
     for (const specifier of specifiers) {
-      if (specifier === 'spotify-session/stores/redis') {
-        expect(result[specifier]).toMatchObject({ name: 'ConfigurationError' });
-        expect(result[specifier]?.error).toContain('npm install ioredis');
-      } else {
-        expect(result[specifier]?.exports, specifier).toContain(EXPECTED_EXPORT[specifier]);
-      }
+      expect(result[specifier]?.exports, specifier).toContain(EXPECTED_EXPORT[specifier]);
     }
+    // ioredis is loaded when a store is created from a url, and only then.
+    const redis = await runModule(
+      libraryOnly,
+      'redis.mjs',
+      `
+import { RedisStore } from 'spotify-session/stores/redis';
+const own = new RedisStore({ client: { get() {}, set() {}, del() {}, eval() {} } });
+let error;
+try { new RedisStore({ url: 'redis://127.0.0.1:1' }); } catch (caught) { error = caught; }
+console.log(JSON.stringify({ own: own.prefix, name: error?.name, message: error?.message }));
+`,
+    );
+    expect(JSON.parse(redis)).toMatchObject({
+      own: 'spotify-session:tokens:',
+      name: 'ConfigurationError',
+      message: expect.stringContaining('npm install ioredis'),
+    });
   });
 
   it('type-checks every entry point, the Redis store too, without any other package (no ioredis)', async () => {
@@ -235,6 +262,25 @@ describe('both packages installed', () => {
       expect(result[specifier]?.exports, specifier).toContain(EXPECTED_EXPORT[specifier]);
     }
   });
+
+  it.each([
+    ['the Node on PATH', process.execPath],
+    ['Node 22', binary('node22/bin/node')],
+    ['Node 24', binary('node24/bin/node')],
+  ])(
+    'requires every entry point from CommonJS on %s (no top-level await anywhere)',
+    async (_, node) => {
+      const specifiers = [...specifiersOf(library), ...specifiersOf(cli)];
+      await writeFile(join(full, 'requires.cjs'), requireEach(specifiers));
+      const { stdout, stderr } = await run(node, [join(full, 'requires.cjs')], { cwd: full });
+      const result = JSON.parse(stdout) as ImportResult;
+      for (const specifier of specifiers) {
+        expect(result[specifier], specifier).not.toHaveProperty('error');
+        expect(result[specifier]?.exports, specifier).toContain(EXPECTED_EXPORT[specifier]);
+      }
+      expect(stderr).not.toMatch(/ExperimentalWarning/);
+    },
+  );
 
   it('type-checks an import of every entry point, and ioredis clients as the Redis store’s client (tsc, moduleResolution nodenext, no skipLibCheck)', async () => {
     await expectTypeCheck(full, [...specifiersOf(library), ...specifiersOf(cli)], IOREDIS_CLIENTS);

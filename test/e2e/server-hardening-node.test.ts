@@ -15,7 +15,7 @@ import {
   type RunningTokenServer,
   type ServeTokenServerOptions,
   serveTokenServer,
-} from '../../src/server/node.js';
+} from '../../src/server/node/index.js';
 
 const keyring = await Keyring.parse(Keyring.generateKeyString());
 

@@ -11,7 +11,7 @@ import {
   createRedisRateLimitStore,
   type RunningTokenServer,
   serveTokenServer,
-} from '../../src/server/node.js';
+} from '../../src/server/node/index.js';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../support/redis.js';
 
 const skip = skipWithoutRedis();

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, DEMO_APP, type EmulatorServer } from '../../src/emulator/index.js';
 import { Keyring } from '../../src/server/keyring.js';
-import { type RunningTokenServer, serveTokenServer } from '../../src/server/node.js';
+import { type RunningTokenServer, serveTokenServer } from '../../src/server/node/index.js';
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 const REDIRECT = 'spotify-session-demo://callback';

@@ -18,7 +18,7 @@ import {
   type EmulatorServer,
 } from '../../src/emulator/index.js';
 import { Keyring } from '../../src/server/keyring.js';
-import { type RunningTokenServer, serveTokenServer } from '../../src/server/node.js';
+import { type RunningTokenServer, serveTokenServer } from '../../src/server/node/index.js';
 
 const BASE = '/v1';
 const SWAP = `${BASE}/swap`;

@@ -85,7 +85,7 @@ export interface Resources {
   readonly shows: {
     /**
      * `GET /shows/{id}`
-     * Scopes: `user-read-playback-position`.
+     * Scopes: optional: `user-read-playback-position`.
      * @param id Sent as `id` in the path.
      */
     get(id: string, options?: P.ShowsGetOptions): Promise<T.ShowObject>;
@@ -100,7 +100,7 @@ export interface Resources {
     ): Promise<T.ManySimplifiedShows>;
     /**
      * `GET /shows/{id}/episodes`
-     * Scopes: `user-read-playback-position`.
+     * Scopes: optional: `user-read-playback-position`.
      * @param id Sent as `id` in the path.
      */
     episodes(
@@ -112,13 +112,13 @@ export interface Resources {
   readonly episodes: {
     /**
      * `GET /episodes/{id}`
-     * Scopes: `user-read-playback-position`.
+     * Scopes: optional: `user-read-playback-position`.
      * @param id Sent as `id` in the path.
      */
     get(id: string, options?: P.EpisodesGetOptions): Promise<T.EpisodeObject>;
     /**
      * `GET /episodes`
-     * Scopes: `user-read-playback-position`.
+     * Scopes: optional: `user-read-playback-position`.
      * @param ids Sent as `ids` in the query.
      * @deprecated Spotify withdrew this endpoint for most apps; use `episodes.get` instead (fetch each episode on its own).
      */
@@ -156,19 +156,19 @@ export interface Resources {
   readonly library: {
     /**
      * `PUT /me/library`
-     * Scopes: `user-library-modify`, `user-follow-modify`, `playlist-modify-public`.
+     * Scopes: one of `user-library-modify`, `user-follow-modify`, `playlist-modify-public`.
      * @param uris Sent as `uris` in the query.
      */
     save(uris: string | readonly string[], options?: P.LibrarySaveOptions): Promise<void>;
     /**
      * `DELETE /me/library`
-     * Scopes: `user-library-modify`, `user-follow-modify`, `playlist-modify-public`.
+     * Scopes: one of `user-library-modify`, `user-follow-modify`, `playlist-modify-public`.
      * @param uris Sent as `uris` in the query.
      */
     remove(uris: string | readonly string[], options?: P.LibraryRemoveOptions): Promise<void>;
     /**
      * `GET /me/library/contains`
-     * Scopes: `user-library-read`, `user-follow-read`, `playlist-read-private`.
+     * Scopes: one of `user-library-read`, `user-follow-read`, `playlist-read-private`.
      * @param uris Sent as `uris` in the query.
      */
     contains(
@@ -281,7 +281,7 @@ export interface Resources {
     readonly episodes: {
       /**
        * `GET /me/episodes`
-       * Scopes: `user-library-read`, `user-read-playback-position`.
+       * Scopes: `user-library-read`; optional: `user-read-playback-position`.
        */
       list(options?: P.LibraryEpisodesListOptions): Promise<T.PagingSavedEpisodeObject>;
       /**
@@ -457,7 +457,7 @@ export interface Resources {
   readonly users: {
     /**
      * `GET /me`
-     * Scopes: `user-read-private`, `user-read-email`.
+     * Scopes: optional: `user-read-private`, `user-read-email`.
      */
     me(options?: P.UsersMeOptions): Promise<T.PrivateUserObject>;
     /**
@@ -486,31 +486,31 @@ export interface Resources {
     get(playlistId: string, options?: P.PlaylistsGetOptions): Promise<T.PlaylistObject>;
     /**
      * `PUT /playlists/{playlist_id}`
-     * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+     * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
      * @param playlistId Sent as `playlist_id` in the path.
      */
     update(playlistId: string, options?: P.PlaylistsUpdateOptions): Promise<void>;
     /**
      * `GET /me/playlists`
-     * Scopes: `playlist-read-private`.
+     * Scopes: optional: `playlist-read-private`.
      */
     mine(options?: P.PlaylistsMineOptions): Promise<T.PagingPlaylistObject>;
     /**
      * `POST /me/playlists`
-     * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+     * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
      * @param name Sent as `name` in the JSON body.
      */
     create(name: string, options?: P.PlaylistsCreateOptions): Promise<T.PlaylistObject>;
     /**
      * `GET /users/{user_id}/playlists`
-     * Scopes: `playlist-read-private`, `playlist-read-collaborative`.
+     * Scopes: optional: `playlist-read-private`, `playlist-read-collaborative`.
      * @param userId Sent as `user_id` in the path.
      * @deprecated Spotify withdrew this endpoint for most apps; use `playlists.mine` instead (only the current user's playlists remain listable).
      */
     ofUser(userId: string, options?: P.PlaylistsOfUserOptions): Promise<T.PagingPlaylistObject>;
     /**
      * `POST /users/{user_id}/playlists`
-     * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+     * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
      * @param userId Sent as `user_id` in the path.
      * @param name Sent as `name` in the JSON body.
      * @deprecated Spotify withdrew this endpoint for most apps; use `playlists.create` instead (creates the playlist for the current user).
@@ -522,14 +522,14 @@ export interface Resources {
     ): Promise<T.PlaylistObject>;
     /**
      * `PUT /playlists/{playlist_id}/followers`
-     * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+     * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
      * @param playlistId Sent as `playlist_id` in the path.
      * @deprecated Spotify withdrew this endpoint for most apps; use `library.save` instead (pass the playlist's `spotify:playlist:…` URI).
      */
     follow(playlistId: string, options?: P.PlaylistsFollowOptions): Promise<void>;
     /**
      * `DELETE /playlists/{playlist_id}/followers`
-     * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+     * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
      * @param playlistId Sent as `playlist_id` in the path.
      * @deprecated Spotify withdrew this endpoint for most apps; use `library.remove` instead (pass the playlist's `spotify:playlist:…` URI).
      */
@@ -546,7 +546,7 @@ export interface Resources {
     getCover(playlistId: string, options?: P.PlaylistsGetCoverOptions): Promise<T.ArrayOfImages>;
     /**
      * `PUT /playlists/{playlist_id}/images`
-     * Scopes: `ugc-image-upload`, `playlist-modify-public`, `playlist-modify-private`.
+     * Scopes: `ugc-image-upload` and one of `playlist-modify-public`, `playlist-modify-private`.
      * @param playlistId Sent as `playlist_id` in the path.
      * @param jpegBase64 The image: base64-encoded JPEG, sent as the `image/jpeg` body.
      */
@@ -568,7 +568,7 @@ export interface Resources {
     readonly tracks: {
       /**
        * `GET /playlists/{playlist_id}/tracks`
-       * Scopes: `playlist-read-private`.
+       * Scopes: optional: `playlist-read-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        * @deprecated Spotify withdrew this endpoint for most apps; use `playlists.items.list` instead (same data under the `items` name).
        */
@@ -578,14 +578,14 @@ export interface Resources {
       ): Promise<T.PagingPlaylistTrackObject>;
       /**
        * `POST /playlists/{playlist_id}/tracks`
-       * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+       * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        * @deprecated Spotify withdrew this endpoint for most apps; use `playlists.items.add` instead (same request on the `/items` path).
        */
       add(playlistId: string, options?: P.PlaylistsTracksAddOptions): Promise<T.PlaylistSnapshotId>;
       /**
        * `PUT /playlists/{playlist_id}/tracks`
-       * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+       * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        * @deprecated Spotify withdrew this endpoint for most apps; use `playlists.items.update` instead (same request on the `/items` path).
        */
@@ -595,7 +595,7 @@ export interface Resources {
       ): Promise<T.PlaylistSnapshotId>;
       /**
        * `DELETE /playlists/{playlist_id}/tracks`
-       * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+       * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        * @param tracks Sent as `tracks` in the JSON body.
        * @deprecated Spotify withdrew this endpoint for most apps; use `playlists.items.remove` instead (same request on the `/items` path).
@@ -612,7 +612,7 @@ export interface Resources {
     readonly items: {
       /**
        * `GET /playlists/{playlist_id}/items`
-       * Scopes: `playlist-read-private`.
+       * Scopes: optional: `playlist-read-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        */
       list(
@@ -621,13 +621,13 @@ export interface Resources {
       ): Promise<T.PagingPlaylistTrackObject>;
       /**
        * `POST /playlists/{playlist_id}/items`
-       * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+       * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        */
       add(playlistId: string, options?: P.PlaylistsItemsAddOptions): Promise<T.PlaylistSnapshotId>;
       /**
        * `PUT /playlists/{playlist_id}/items`
-       * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+       * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        */
       update(
@@ -636,7 +636,7 @@ export interface Resources {
       ): Promise<T.PlaylistSnapshotId>;
       /**
        * `DELETE /playlists/{playlist_id}/items`
-       * Scopes: `playlist-modify-public`, `playlist-modify-private`.
+       * Scopes: one of `playlist-modify-public`, `playlist-modify-private`.
        * @param playlistId Sent as `playlist_id` in the path.
        * @param items Sent as `items` in the JSON body.
        */
@@ -700,7 +700,7 @@ export interface Resources {
     devices(options?: P.PlayerDevicesOptions): Promise<T.ManyDevices>;
     /**
      * `GET /me/player/currently-playing`
-     * Scopes: `user-read-currently-playing`.
+     * Scopes: one of `user-read-currently-playing`, `user-read-playback-state`.
      */
     currentlyPlaying(options?: P.PlayerCurrentlyPlayingOptions): Promise<T.CurrentlyPlayingObject>;
     /**
@@ -756,7 +756,7 @@ export interface Resources {
     ): Promise<T.CursorPagingPlayHistoryObject>;
     /**
      * `GET /me/player/queue`
-     * Scopes: `user-read-currently-playing`, `user-read-playback-state`.
+     * Scopes: one of `user-read-currently-playing`, `user-read-playback-state`.
      */
     queue(options?: P.PlayerQueueOptions): Promise<T.QueueObject>;
     /**
@@ -840,6 +840,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/episodes/{id}',
     market: true,
     scopes: ['user-read-playback-position'],
+    requires: [],
   },
   'episodes.getSeveral': {
     method: 'GET',
@@ -847,6 +848,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     args: ['ids'],
     market: true,
     scopes: ['user-read-playback-position'],
+    requires: [],
     deprecated: true,
     replacement: 'episodes.get',
   },
@@ -921,6 +923,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/me/library/contains',
     args: ['uris'],
     scopes: ['user-library-read', 'user-follow-read', 'playlist-read-private'],
+    requires: [['user-library-read', 'user-follow-read', 'playlist-read-private']],
   },
   'library.episodes.contains': {
     method: 'GET',
@@ -935,6 +938,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/me/episodes',
     market: true,
     scopes: ['user-library-read', 'user-read-playback-position'],
+    requires: ['user-library-read'],
   },
   'library.episodes.remove': {
     method: 'DELETE',
@@ -991,12 +995,14 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/me/library',
     args: ['uris'],
     scopes: ['user-library-modify', 'user-follow-modify', 'playlist-modify-public'],
+    requires: [['user-library-modify', 'user-follow-modify', 'playlist-modify-public']],
   },
   'library.save': {
     method: 'PUT',
     path: '/me/library',
     args: ['uris'],
     scopes: ['user-library-modify', 'user-follow-modify', 'playlist-modify-public'],
+    requires: [['user-library-modify', 'user-follow-modify', 'playlist-modify-public']],
   },
   'library.shows.contains': {
     method: 'GET',
@@ -1070,6 +1076,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/me/player/currently-playing',
     market: true,
     scopes: ['user-read-currently-playing'],
+    requires: [['user-read-currently-playing', 'user-read-playback-state']],
   },
   'player.devices': {
     method: 'GET',
@@ -1101,6 +1108,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     method: 'GET',
     path: '/me/player/queue',
     scopes: ['user-read-currently-playing', 'user-read-playback-state'],
+    requires: [['user-read-currently-playing', 'user-read-playback-state']],
   },
   'player.recentlyPlayed': {
     method: 'GET',
@@ -1150,6 +1158,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     args: ['name'],
     body: ['name', 'public', 'collaborative', 'description'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
   },
   'playlists.createForUser': {
     method: 'POST',
@@ -1157,6 +1166,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     args: ['name'],
     body: ['name', 'public', 'collaborative', 'description'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
     deprecated: true,
     replacement: 'playlists.create',
   },
@@ -1166,6 +1176,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/playlists/{playlist_id}/followers',
     body: ['public'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
     deprecated: true,
     replacement: 'library.save',
   },
@@ -1182,12 +1193,14 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/playlists/{playlist_id}/items',
     body: ['uris', 'position'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
   },
   'playlists.items.list': {
     method: 'GET',
     path: '/playlists/{playlist_id}/items',
     market: true,
     scopes: ['playlist-read-private'],
+    requires: [],
   },
   'playlists.items.remove': {
     method: 'DELETE',
@@ -1195,18 +1208,26 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     args: ['items'],
     body: ['items', 'snapshot_id'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
   },
   'playlists.items.update': {
     method: 'PUT',
     path: '/playlists/{playlist_id}/items',
     body: ['uris', 'range_start', 'insert_before', 'range_length', 'snapshot_id'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
   },
-  'playlists.mine': { method: 'GET', path: '/me/playlists', scopes: ['playlist-read-private'] },
+  'playlists.mine': {
+    method: 'GET',
+    path: '/me/playlists',
+    scopes: ['playlist-read-private'],
+    requires: [],
+  },
   'playlists.ofUser': {
     method: 'GET',
     path: '/users/{user_id}/playlists',
     scopes: ['playlist-read-private', 'playlist-read-collaborative'],
+    requires: [],
     deprecated: true,
     replacement: 'playlists.mine',
   },
@@ -1215,6 +1236,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/playlists/{playlist_id}/tracks',
     body: ['uris', 'position'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
     deprecated: true,
     replacement: 'playlists.items.add',
   },
@@ -1223,6 +1245,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/playlists/{playlist_id}/tracks',
     market: true,
     scopes: ['playlist-read-private'],
+    requires: [],
     deprecated: true,
     replacement: 'playlists.items.list',
   },
@@ -1232,6 +1255,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     args: ['tracks'],
     body: ['tracks', 'snapshot_id'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
     deprecated: true,
     replacement: 'playlists.items.remove',
   },
@@ -1240,6 +1264,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/playlists/{playlist_id}/tracks',
     body: ['uris', 'range_start', 'insert_before', 'range_length', 'snapshot_id'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
     deprecated: true,
     replacement: 'playlists.items.update',
   },
@@ -1247,6 +1272,7 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     method: 'DELETE',
     path: '/playlists/{playlist_id}/followers',
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
     deprecated: true,
     replacement: 'library.remove',
   },
@@ -1255,12 +1281,14 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/playlists/{playlist_id}',
     body: ['name', 'public', 'collaborative', 'description'],
     scopes: ['playlist-modify-public', 'playlist-modify-private'],
+    requires: [['playlist-modify-public', 'playlist-modify-private']],
   },
   'playlists.uploadCover': {
     method: 'PUT',
     path: '/playlists/{playlist_id}/images',
     rawBody: ['image/jpeg', 'jpegBase64'],
     scopes: ['ugc-image-upload', 'playlist-modify-public', 'playlist-modify-private'],
+    requires: ['ugc-image-upload', ['playlist-modify-public', 'playlist-modify-private']],
   },
   search: { method: 'GET', path: '/search', args: ['q', 'type'], market: true },
   'shows.episodes': {
@@ -1268,12 +1296,14 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     path: '/shows/{id}/episodes',
     market: true,
     scopes: ['user-read-playback-position'],
+    requires: [],
   },
   'shows.get': {
     method: 'GET',
     path: '/shows/{id}',
     market: true,
     scopes: ['user-read-playback-position'],
+    requires: [],
   },
   'shows.getSeveral': {
     method: 'GET',
@@ -1307,7 +1337,12 @@ export const OPERATIONS: { readonly [name: string]: Operation } = {
     deprecated: true,
   },
   'users.get': { method: 'GET', path: '/users/{user_id}', deprecated: true },
-  'users.me': { method: 'GET', path: '/me', scopes: ['user-read-private', 'user-read-email'] },
+  'users.me': {
+    method: 'GET',
+    path: '/me',
+    scopes: ['user-read-private', 'user-read-email'],
+    requires: [],
+  },
   'users.topArtists': { method: 'GET', path: '/me/top/artists', scopes: ['user-top-read'] },
   'users.topTracks': { method: 'GET', path: '/me/top/tracks', scopes: ['user-top-read'] },
 };

@@ -12,11 +12,16 @@ import { SpotifyError } from '../../core/index.js';
  * - `malformed_authorization` — 400 "Only valid bearer authentication
  *   supported": the `Authorization` header is not `Bearer <token>`.
  * - `insufficient_scope` — 403 "Insufficient client scope": log the user in
- *   again asking for the scope the endpoint needs.
+ *   again asking for the scope the endpoint needs. `SpotifyWebAPI` also throws it
+ *   before sending, when the login's scopes are known and lack one the operation
+ *   requires (`missingScopes` names them; `response` is `undefined`).
  * - `user_not_registered` — 403: the app is in Development Mode and the user
  *   is not on its allowlist in the Developer Dashboard.
  * - `owner_premium_required` — 403: the Development Mode app's owner has no
  *   active Premium subscription.
+ * - `withdrawn` — 403 or 404 from an operation Spotify withdrew (November 2024 for
+ *   new apps, February 2026 for apps in Development Mode): `replacement` names the
+ *   method to call instead, when there is one.
  * - `player` — a player command failed; `reason` says why (`NO_ACTIVE_DEVICE`
  *   comes with 404, `PREMIUM_REQUIRED` with 403, …).
  * - `rate_limited` — 429; only seen as the `cause` of core's `RateLimitError`
@@ -33,6 +38,7 @@ export type WebAPIErrorKind =
   | 'insufficient_scope'
   | 'user_not_registered'
   | 'owner_premium_required'
+  | 'withdrawn'
   | 'player'
   | 'rate_limited'
   | 'server_error'
@@ -66,7 +72,10 @@ export type WebAPIErrorReason =
 export interface WebAPIErrorInit {
   /** HTTP status of the answer. */
   status: number;
-  /** `error.message` from Spotify's body; `undefined` when the body had none. */
+  /**
+   * `error.message` from Spotify's body; `undefined` when the body had none. For a call
+   * refused before sending, the client's message.
+   */
   message: string | undefined;
   /** `error.reason` from Spotify's body, when present. */
   reason: string | undefined;
@@ -78,13 +87,19 @@ export interface WebAPIErrorInit {
   headers: Headers;
   /** The parsed JSON body, else the body text cut to 1 KiB (`''` for none). */
   body: unknown;
-  /** The raw response (its body already read). */
-  response: Response;
+  /** The raw response (its body already read); `undefined` for a call refused before sending. */
+  response: Response | undefined;
   /**
    * The client's own word, after Spotify's message: what it concluded and what to do
    * (a redirect it did not follow, a refreshed token refused too).
    */
   detail?: string | undefined;
+  /** What the client concluded, when the status and message alone cannot tell (`withdrawn`). */
+  kind?: WebAPIErrorKind | undefined;
+  /** For `insufficient_scope` found before sending: the scopes to ask the user for. */
+  missingScopes?: readonly string[] | undefined;
+  /** For `withdrawn`: the method to call instead (`albums.get`), when there is one. */
+  replacement?: string | undefined;
 }
 
 const KNOWN_403: ReadonlyArray<[RegExp, WebAPIErrorKind]> = [
@@ -101,9 +116,9 @@ function classify(
   status: number,
   message: string,
   reason: string | undefined,
-  response: Response,
+  response: Response | undefined,
 ): WebAPIErrorKind {
-  if (isRedirect(response)) return 'redirect';
+  if (response !== undefined && isRedirect(response)) return 'redirect';
   if (status === 401) return 'invalid_token';
   if (status === 429) return 'rate_limited';
   if (reason !== undefined && reason !== 'QUOTA_EXCEEDED') return 'player';
@@ -122,7 +137,7 @@ function classify(
  * Switch on `kind` (and `reason` for player commands), never on `message`.
  */
 export class WebAPIError extends SpotifyError {
-  /** HTTP status of the answer. */
+  /** HTTP status of the answer (403, Spotify's, for a call refused before sending). */
   readonly status: number;
   /** What went wrong, as a closed set of names; see {@link WebAPIErrorKind}. */
   readonly kind: WebAPIErrorKind;
@@ -136,8 +151,15 @@ export class WebAPIError extends SpotifyError {
   readonly headers: Headers;
   /** The parsed JSON body, else the body text cut to 1 KiB. */
   readonly body: unknown;
-  /** The raw response (body already read); not enumerable, so logging the error stays short. */
-  declare readonly response: Response;
+  /** `insufficient_scope` found before sending: the scopes the login lacks (else `undefined`). */
+  readonly missingScopes: readonly string[] | undefined;
+  /** `withdrawn`: the method to call instead (`albums.get` for `api.albums.get()`), when Spotify offers one. */
+  readonly replacement: string | undefined;
+  /**
+   * The raw response (body already read); `undefined` when the client refused the call
+   * before sending it. Not enumerable, so logging the error stays short.
+   */
+  declare readonly response: Response | undefined;
 
   constructor(init: WebAPIErrorInit, options?: { cause?: unknown }) {
     const message = init.message ?? `Spotify answered HTTP ${init.status}`;
@@ -149,11 +171,13 @@ export class WebAPIError extends SpotifyError {
     this.name = 'WebAPIError';
     this.status = init.status;
     this.reason = init.reason;
-    this.kind = classify(init.status, message, init.reason, init.response);
+    this.kind = init.kind ?? classify(init.status, message, init.reason, init.response);
     this.method = init.method;
     this.path = init.path;
     this.headers = init.headers;
     this.body = init.body;
+    this.missingScopes = init.missingScopes;
+    this.replacement = init.replacement;
     Object.defineProperty(this, 'response', { value: init.response, enumerable: false });
   }
 }

@@ -6,9 +6,17 @@ export interface RateLimitErrorInit {
   retryAfter: number | undefined;
   /** The response headers. @default empty `Headers` */
   headers?: Headers | undefined;
+  /**
+   * What happened, when no 429 answered this request (a wait another request was told of).
+   * @default "Spotify answered HTTP 429 (rate limited); retry after N s"
+   */
+  message?: string | undefined;
 }
 
-/** Spotify answered HTTP 429 (too many requests). */
+/**
+ * Spotify answered HTTP 429 (too many requests), or, with `spotify-session/api`, a request was
+ * not sent because Spotify had told this app to wait and the wait has not passed.
+ */
 export class RateLimitError extends SpotifyError {
   /** Always 429. */
   readonly status = 429;
@@ -21,9 +29,10 @@ export class RateLimitError extends SpotifyError {
     const { retryAfter } = init;
     super(
       'RATE_LIMITED',
-      retryAfter === undefined
-        ? 'Spotify answered HTTP 429 (rate limited) without a usable Retry-After'
-        : `Spotify answered HTTP 429 (rate limited); retry after ${retryAfter} s`,
+      init.message ??
+        (retryAfter === undefined
+          ? 'Spotify answered HTTP 429 (rate limited) without a usable Retry-After'
+          : `Spotify answered HTTP 429 (rate limited); retry after ${retryAfter} s`),
       options,
     );
     this.name = 'RateLimitError';

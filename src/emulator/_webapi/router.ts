@@ -5,7 +5,6 @@
 import type { Context, Hono } from 'hono';
 import type { cors } from 'hono/cors';
 import { readBoundedText } from '../_body.js';
-import type { EmulatorApp } from '../_options.js';
 import type { AccessTokenInfo } from '../_state.js';
 import type { Route, TokenContext, WebApiContext } from './context.js';
 import {
@@ -24,6 +23,7 @@ import { ME_ROUTES } from './routes-me.js';
 import { PLAYER_ROUTES } from './routes-player.js';
 import { PLAYLIST_ROUTES } from './routes-playlists.js';
 import type { WebApiState } from './state.js';
+import { WITHDRAWN, withdrawnAnswer } from './withdrawn.js';
 
 /** Path prefix of the Web API. */
 export const WEB_API_PREFIX = '/v1';
@@ -42,7 +42,6 @@ export const ROUTES: Readonly<Record<string, Route>> = {
 /** What the router needs from the rest of the emulator. */
 export interface WebApiDeps {
   state: WebApiState;
-  apps: ReadonlyMap<string, EmulatorApp>;
   now(): number;
   lookupToken(token: string): AccessTokenInfo | undefined;
 }
@@ -78,7 +77,7 @@ function authenticate(request: Request, deps: WebApiDeps): TokenContext | Respon
     clientId: info.clientId,
     userId: info.userId,
     scopes: new Set(info.scopes),
-    extendedQuota: deps.apps.get(info.clientId)?.extendedQuota === true,
+    extendedQuota: deps.state.extendedQuota.has(info.clientId),
   };
 }
 
@@ -95,9 +94,11 @@ async function handle(c: Context, deps: WebApiDeps): Promise<Response> {
   if (token.userId !== undefined && deps.state.notAllowlisted.has(token.userId))
     return forbidden(NOT_ALLOWLISTED_MESSAGE);
 
-  const route = ROUTES[match.operation.key];
-  if (route === undefined)
-    return webApiError(501, `Not emulated: ${match.operation.key} (see docs/emulator.md)`);
+  const { key } = match.operation;
+  // Withdrawn for this app (Development Mode): Spotify's refusal comes before any other check.
+  if (WITHDRAWN.has(key) && !token.extendedQuota) return withdrawnAnswer(key);
+  const route = ROUTES[key];
+  if (route === undefined) return webApiError(501, `Not emulated: ${key} (see docs/emulator.md)`);
   if (route.user === true && token.userId === undefined)
     return webApiError(401, USER_REQUIRED_MESSAGE);
   if (route.anyScope !== undefined && !route.anyScope.some((scope) => token.scopes.has(scope)))

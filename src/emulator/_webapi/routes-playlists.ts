@@ -237,10 +237,9 @@ export const PLAYLIST_ROUTES: RouteTable = {
         : jsonResponse(itemsPage(c, playlist, c.url, params));
     },
   },
-  /** Withdrawn for Development Mode apps (February 2026): 403 `Forbidden` there. */
+  /** Withdrawn for Development Mode apps (February 2026): the router refuses it there. */
   'GET /playlists/{playlist_id}/tracks': {
     handle(c) {
-      if (!c.token.extendedQuota) return forbidden();
       checkMarket(c.url);
       const params = pageParams(c.url, { max: 100, default: 20 });
       const playlist = readablePlaylist(c, true);

@@ -85,11 +85,15 @@ export class WebApiState {
   players = new Map<string, PlayerRecord>();
   notAllowlisted = new Set<string>();
   products = new Map<string, WebApiUser['product']>();
+  /** Client ids of the apps with extended quota; every other app is in Development Mode. */
+  extendedQuota = new Set<string>();
   #nextPlaylist = 100;
 
   constructor(
     private readonly users: readonly WebApiUser[],
     private readonly now: () => number,
+    /** The apps registered with `extendedQuota: true`, restored by every reset. */
+    private readonly extendedQuotaApps: readonly string[] = [],
   ) {
     this.reset();
   }
@@ -100,6 +104,7 @@ export class WebApiState {
     this.players.clear();
     this.notAllowlisted.clear();
     this.products.clear();
+    this.extendedQuota = new Set(this.extendedQuotaApps);
     this.#nextPlaylist = 100;
     for (const seed of seedPlaylistsFor(this.users.map((user) => user.id))) {
       const { uris, ...rest } = seed;

@@ -2,15 +2,15 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { SELF_TIMED, sendRequest, type WholeAnswer } from '../core/_http.js';
-import { refreshTokenGrant, resolveClientConfig } from '../core/grants.js';
-import { HTTPError, InvalidResponseError } from '../core/index.js';
+import { refreshTokenGrant, resolveClientConfig } from '../../core/grants.js';
+import { HTTPError, InvalidResponseError } from '../../core/index.js';
+import { SELF_TIMED, sendRequest, type WholeAnswer } from '../../core/internal.js';
 import {
   type CurrentDispatchHandler,
   createNodeUpstream,
   type NodeUpstream,
   WholeAnswerHandler,
-} from './_upstream-node.js';
+} from './_upstream.js';
 
 const servers: Server[] = [];
 const clients: NodeUpstream[] = [];

@@ -4,19 +4,22 @@
  * the body from the `IncomingMessage` and write the answer to the `ServerResponse`,
  * skipping the web `Request`/`Headers`/`Response` objects and the Hono context each request
  * would otherwise build (most of what the server spent per request beyond the reference
- * proxy; see docs/benchmarks.md). CORS headers are added as Hono's `cors` middleware
- * adds them. Everything else — other paths and methods (CORS preflights included), unusual
- * `Host` headers, a `clientIp` option — goes to the fetch handler, and
+ * proxy; see docs/benchmarks.md). Every rule is shared with the fetch handler's path, each
+ * a function both call: the CORS headers (`corsHeaders`), the client address
+ * (`clientAddressOf`), the body limit (`LimitedBody`, `declaredTooLarge`), the answer's
+ * bytes and headers (`renderAnswer`), the request id and the recorder. Everything else —
+ * other paths and methods (CORS preflights included), unusual `Host` headers
+ * ({@link hostRoute}), a `clientIp` option — goes to the fetch handler, and
  * test/e2e/server-node-parity.test.ts checks that both give the same answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenCall } from './_app.js';
-import { declaredTooLarge } from './_body.js';
-import { clientAddressOf } from './_client-ip.js';
-import { MAX_BODY_BYTES } from './_options.js';
-import { requestIdFrom } from './_request-log.js';
-import { type Answer, answerHeaders } from './_responses.js';
-import type { DirectTokenRoutes } from './token-server.js';
+import { declaredTooLarge, LimitedBody } from '../_body.js';
+import { clientAddressOf } from '../_client-ip.js';
+import { requestIdFrom } from '../_request-log.js';
+import { type Answer, renderAnswer } from '../_responses.js';
+import type { TokenCall } from '../_route-context.js';
+import { MAX_BODY_BYTES } from '../options.js';
+import type { DirectTokenRoutes } from '../token-server.js';
 
 type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
 
@@ -26,6 +29,20 @@ type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
  * always has.
  */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
+/**
+ * The one `Host` rule of the Node adapter, by the first `Host` header: `direct` for the
+ * values the direct routes take, `malformed` for an HTTP/1.1 request without one (RFC 9112
+ * §3.2: answered 400 in JSON, rather than by Node's empty 400), else `fetch` (the fetch
+ * handler's path).
+ */
+export function hostRoute(
+  host: string | undefined,
+  httpVersion: string,
+): 'direct' | 'fetch' | 'malformed' {
+  if (host === undefined) return httpVersion === '1.1' ? 'malformed' : 'fetch';
+  return PLAIN_HOST.test(host) ? 'direct' : 'fetch';
+}
 
 /** The headers the token routes read, joined as web `Headers.get` joins repeated fields. */
 interface RouteHeaders {
@@ -38,6 +55,11 @@ interface RouteHeaders {
   origin: string | undefined;
 }
 
+/**
+ * A repeated field's values joined as the Fetch standard's `Headers.get` joins them
+ * ("combine": https://fetch.spec.whatwg.org/#concept-header-list-combine), which is what the
+ * fetch handler's path reads: the one place this path joins.
+ */
 function join(previous: string | undefined, value: string): string {
   return previous === undefined ? value : `${previous}, ${value}`;
 }
@@ -88,9 +110,9 @@ function routeHeaders(raw: readonly string[]): RouteHeaders {
 }
 
 /**
- * Reads at most `limit` bytes of the body, as `readBodyLimited` does for a web `Request`:
- * a declared length over the limit is refused unread; a body without one is dropped as
- * soon as it passes the limit.
+ * Reads at most `limit` bytes of the body, as `readBodyLimited` does for a web `Request`,
+ * with the same limit: a declared length over it is refused unread; a body without one is
+ * dropped as soon as it passes it.
  */
 function readNodeBody(
   incoming: IncomingMessage,
@@ -101,30 +123,26 @@ function readNodeBody(
     return Promise.resolve(undefined);
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const body = new LimitedBody(limit);
     let over = false;
     // Three listeners, never removed (the request object is dropped after the answer): a
     // client that goes away mid-body makes Node emit 'error' (ECONNRESET).
     incoming.on('data', (chunk: Buffer) => {
       if (over) return;
-      size += chunk.byteLength;
-      if (size > limit) {
+      if (!body.add(chunk)) {
         over = true;
         incoming.pause();
         resolve(undefined);
-        return;
       }
-      chunks.push(chunk);
     });
     incoming.on('end', () => {
-      if (!over) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      if (!over) resolve(body.bytes());
     });
     incoming.on('error', reject);
   });
 }
 
-/** Writes an answer built by a route (the bytes the fetch handler's `json()` would send). */
+/** Writes an answer built by a route (the fetch handler's `renderAnswer`, plus the framing). */
 function writeAnswer(
   incoming: IncomingMessage,
   outgoing: ServerResponse,
@@ -133,9 +151,8 @@ function writeAnswer(
   declaredLength: string | undefined,
   cors: Record<string, string> | undefined,
 ): void {
-  const text = JSON.stringify(answer.body);
-  const headers: Record<string, string | number> = answerHeaders(answer.headers, requestId);
-  if (cors !== undefined) Object.assign(headers, cors);
+  const { status, headers: rendered, text } = renderAnswer(answer, requestId, cors);
+  const headers: Record<string, string | number> = rendered;
   headers['Content-Length'] = Buffer.byteLength(text);
   // Node discards an unread body of a declared, small length to keep the connection; a
   // body that is endless or over the limit is not worth reading: close after the answer.
@@ -145,7 +162,7 @@ function writeAnswer(
   ) {
     headers.Connection = 'close';
   }
-  outgoing.writeHead(answer.status, headers);
+  outgoing.writeHead(status, headers);
   outgoing.end(text);
 }
 
@@ -162,7 +179,7 @@ export function directTokenListener(direct: DirectTokenRoutes, fallback: Listene
       return;
     }
     const headers = routeHeaders(incoming.rawHeaders);
-    if (headers.host === undefined || !PLAIN_HOST.test(headers.host)) {
+    if (hostRoute(headers.host, incoming.httpVersion) !== 'direct') {
       fallback(incoming, outgoing);
       return;
     }

@@ -8,23 +8,62 @@
  * ioredis reconnects on its own (or a periodic PING finds the frozen server back). No
  * request waits on a dead Redis: the offline queue is off, commands are refused at once
  * while the connection is not ready, and Redis is skipped entirely while it is down.
+ *
+ * Nothing public names ioredis's types (the client is a {@link RedisRateLimitClient}), so this
+ * entry point's declarations never load ioredis's own (docs/stores.md).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { assertOption } from './_assert.js';
-import { REDIS_COMMAND_TIMEOUT } from './_options.js';
+import { assertOption } from '../_assert.js';
 import {
   createMemoryFlexibleLimiter,
   type RateLimitStore,
   type RateLimitStoreHealth,
   wrapFlexibleLimiter,
-} from './rate-limit.js';
+} from '../rate-limit.js';
+import { resolveSetting, TOKEN_SERVER_SETTINGS } from '../settings.js';
 
-/** Options of {@link createRedisRateLimitStore}. */
+/**
+ * What the store uses of a Redis client: an ioredis `Redis` or `Cluster` fits as it is.
+ * rate-limiter-flexible installs its counting script with `defineCommand` and sends a command
+ * only while `status` is `'ready'`; the store follows the connection through `on`/`off` and
+ * `ping`, and closes a client it created with `quit` (`disconnect` when Redis does not answer).
+ * Declared here instead of naming ioredis's classes, so that this entry point's types never
+ * load ioredis's own declarations.
+ */
+export interface RedisRateLimitClient {
+  /** The connection's state, as ioredis names it: `'ready'` when commands go out at once. */
+  readonly status: string;
+  on(event: 'ready' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
+  off(event: 'ready' | 'close', listener: () => void): unknown;
+  off(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
+  /** `PING`. */
+  ping(): Promise<unknown>;
+  /** `QUIT`: closes the connection once the commands sent have their answers. */
+  quit(): Promise<unknown>;
+  /** Closes the connection at once. */
+  disconnect(): void;
+  /** Registers a Lua script as a command (ioredis's `defineCommand`). */
+  defineCommand(name: string, definition: { numberOfKeys?: number; lua: string }): void;
+}
+
+/** Options of {@link createRedisRateLimitStore}: give exactly one of `url` and `client`. */
 export interface RedisRateLimitStoreOptions {
-  /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). Never logged. */
-  url: string;
+  /**
+   * `redis://[:password@]host:port[/db]` or `rediss://…` (TLS): the store creates its own
+   * client (no offline queue, quick reconnects), closed by `close()`. Never logged.
+   * @default none (then `client` is required)
+   */
+  url?: string | undefined;
+  /**
+   * A client you created (an ioredis `Redis` or `Cluster`, with the options you want) and
+   * close yourself: `close()` leaves it open. Commands it queues while disconnected are not
+   * waited for: a check gives up after `commandTimeout` and counts in memory.
+   * @default none (then `url` is required)
+   */
+  client?: RedisRateLimitClient | undefined;
   /**
    * Logger for connection changes (lost, back); the URL and password never appear.
    * @default no logging
@@ -44,12 +83,12 @@ export interface RedisRateLimitStoreOptions {
    */
   probeInterval?: number;
   /**
-   * Milliseconds to wait for a connection before giving up on that attempt.
+   * With `url`: milliseconds to wait for a connection before giving up on that attempt.
    * @default 2_000
    */
   connectTimeout?: number;
   /**
-   * Longest pause between reconnection attempts, in milliseconds.
+   * With `url`: the longest pause between reconnection attempts, in milliseconds.
    * @default 2_000
    */
   maxReconnectDelay?: number;
@@ -59,16 +98,11 @@ export interface RedisRateLimitStoreOptions {
    * @default undefined
    */
   onStatusChange?: (status: RateLimitStoreHealth) => void;
-  /**
-   * Extra ioredis options (merged over the defaults above).
-   * @default {}
-   */
-  redisOptions?: RedisOptions;
 }
 
 /** A Redis-backed store; `client` is exposed for `/readyz`-style checks and tests. */
 export interface RedisRateLimitStore extends RateLimitStore {
-  readonly client: Redis;
+  readonly client: RedisRateLimitClient;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -95,27 +129,40 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 /**
  * Creates the shared store. Connects in the background; serving never waits for it.
  *
- * @throws ConfigurationError for a timeout or interval that is not a positive number.
+ * @throws ConfigurationError for a timeout or interval that is not a positive number, and
+ *   unless exactly one of `url` and `client` is given.
  */
 export function createRedisRateLimitStore(
   options: RedisRateLimitStoreOptions,
 ): RedisRateLimitStore {
   const logger = options.logger;
+  assertOption(
+    (options.url === undefined) !== (options.client === undefined),
+    options.client === undefined ? 'url' : 'client',
+    'createRedisRateLimitStore needs exactly one of `url` (redis://host:6379) or `client` (an ioredis client)',
+  );
   const maxDelay = positive('maxReconnectDelay', options.maxReconnectDelay, 2_000);
-  const commandTimeout = positive('commandTimeout', options.commandTimeout, REDIS_COMMAND_TIMEOUT);
+  // The same bound as REDIS_COMMAND_TIMEOUT_MS (the settings table), named as given here.
+  const commandTimeout = resolveSetting(
+    TOKEN_SERVER_SETTINGS.redisCommandTimeout,
+    options.commandTimeout,
+    'commandTimeout',
+  );
   const probeInterval = positive('probeInterval', options.probeInterval, 1_000);
-  const redisOptions: RedisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: positive('connectTimeout', options.connectTimeout, 2_000),
-    // ioredis's own timeout only bounds how many commands a frozen server can pile up;
-    // requests stop waiting after `commandTimeout` (see `within`).
-    commandTimeout: Math.max(1_000, commandTimeout),
-    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), maxDelay),
-    lazyConnect: false,
-    ...options.redisOptions,
-  };
-  const client = new Redis(options.url, redisOptions as never);
+  const connectTimeout = positive('connectTimeout', options.connectTimeout, 2_000);
+  const ownClient = options.client === undefined;
+  const client: RedisRateLimitClient =
+    options.client ??
+    new Redis(options.url as string, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout,
+      // ioredis's own timeout only bounds how many commands a frozen server can pile up;
+      // requests stop waiting after `commandTimeout` (see `within`).
+      commandTimeout: Math.max(1_000, commandTimeout),
+      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), maxDelay),
+      lazyConnect: false,
+    });
   // One state, changed in two places only, so each outage and each recovery is logged once.
   let up = false;
   let everUp = false;
@@ -158,10 +205,14 @@ export function createRedisRateLimitStore(
       probe.unref?.();
     }
   };
+  const onError = (error: Error & { code?: string }) => markDown(error.code ?? error.name);
+  const onClose = () => markDown('connection closed');
   client.on('ready', markUp);
   // Without an 'error' listener ioredis would print every failed attempt; one warning is enough.
-  client.on('error', (error: Error & { code?: string }) => markDown(error.code ?? error.name));
-  client.on('close', () => markDown('connection closed'));
+  client.on('error', onError);
+  client.on('close', onClose);
+  // A client given already connected has said 'ready' before this store listened.
+  if (client.status === 'ready') markUp();
 
   return {
     kind: 'redis',
@@ -210,6 +261,13 @@ export function createRedisRateLimitStore(
     async close() {
       closed = true;
       if (probe !== undefined) clearInterval(probe);
+      if (!ownClient) {
+        // Yours to close: only this store's listeners go.
+        client.off('ready', markUp);
+        client.off('error', onError);
+        client.off('close', onClose);
+        return;
+      }
       try {
         // A frozen server never answers QUIT: do not wait for it.
         if ((await within(client.quit(), 1_000)) === TIMED_OUT) client.disconnect();

@@ -5,7 +5,7 @@
  * imports this file.
  */
 import { createCipheriv, createDecipheriv, KeyObject } from 'node:crypto';
-import { type Aead, TAG_BYTES } from './_aead.js';
+import { type Aead, TAG_BYTES } from '../aead.js';
 
 /** The Node `KeyObject` behind each WebCrypto key, looked up once per key. */
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();

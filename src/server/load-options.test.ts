@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadTokenServerOptions, SETTINGS, type TokenServerFlags } from './_config.js';
 import { Keyring } from './keyring.js';
+import { loadTokenServerOptions, type TokenServerFlags } from './load-options.js';
+import { SETTINGS } from './settings.js';
 import { createTokenServer } from './token-server.js';
 
 const KEY = Keyring.generateKeyString();

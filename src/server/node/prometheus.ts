@@ -3,7 +3,7 @@
  * the token server itself only knows the {@link TokenServerMetrics} interface.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { TokenServerMetrics } from './metrics.js';
+import type { TokenServerMetrics } from '../metrics.js';
 
 /** Options of {@link createPrometheusMetrics}. */
 export interface PrometheusMetricsOptions {

@@ -1,26 +1,13 @@
 /**
- * What the token server's middleware files share: the Hono environment (per-request
- * variables) and the pieces resolved once when the server is created.
+ * What the token routes work on: one request as a {@link TokenCall}, whatever carried it,
+ * and the pieces resolved once when the server is created.
  */
 import type { Logger } from 'pino';
 import type { ClientConfig } from '../core/grants.js';
-import type { ResolvedTokenServerOptions } from './_options.js';
-import type { UpstreamOutcome } from './_responses.js';
+import type { ResolvedTokenServerOptions } from './_resolve-options.js';
 import type { Keyring } from './keyring.js';
-import type { TokenServerMetrics } from './metrics.js';
+import type { TokenServerMetrics, UpstreamOutcome } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
-
-/** Per-request variables, set by the request-log middleware and the routes. */
-export type AppEnv = {
-  Variables: {
-    /** The request's id (a sane incoming `X-Request-Id`, else a new UUID). */
-    requestId: string;
-    /** Route pattern for logs and metrics (`unmatched` until a route sets it). */
-    route: string;
-    /** How the call to Spotify went, when there was one. */
-    upstream: { outcome: UpstreamOutcome; ms: number } | undefined;
-  };
-};
 
 /**
  * One `/swap` or `/refresh` request as the routes see it, whatever carried it: the Hono

@@ -3,26 +3,33 @@
  * rate limits when a URL is given, Prometheus metrics, and a graceful shutdown that lets
  * in-flight requests finish.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { createServer, type Server } from 'node:http';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { type BoundAddress, bindServer } from '../node/_listen.js';
-import { stdoutLogDestination, writeBestEffort } from '../node/_stdio.js';
-import { createNodeAead } from './_aead-node.js';
-import { assertOption } from './_assert.js';
-import { directTokenListener } from './_node-direct.js';
-import { LISTENER_DEFAULTS, resolveLogger, type TokenServerOptions } from './_options.js';
-import { COMMON_HEADERS, json } from './_responses.js';
-import { createNodeUpstream } from './_upstream-node.js';
+import { ConfigurationError } from '../../core/errors/index.js';
+import { type BoundAddress, bindServer } from '../../node/_listen.js';
+import { stdoutLogDestination, writeBestEffort } from '../../node/_stdio.js';
+import { resolveLogger } from '../_resolve-options.js';
+import { json } from '../_responses.js';
+import type { TokenServerOptions } from '../options.js';
+import { resolveSetting, SETTING_ROWS, settingRelationProblems } from '../settings.js';
+import {
+  createTokenServerWith,
+  type DirectTokenRoutes,
+  type TokenServer,
+} from '../token-server.js';
+import { directTokenListener, hostRoute } from './_direct-routes.js';
+import { installRawAnswers } from './_raw-answers.js';
+import { createNodeUpstream } from './_upstream.js';
+import { createNodeAead } from './aead.js';
 import { createPrometheusMetrics } from './prometheus.js';
 import { createRedisRateLimitStore } from './redis.js';
-import { createTokenServerWith, type DirectTokenRoutes, type TokenServer } from './token-server.js';
 
-export { createNodeAead } from './_aead-node.js';
+export { createNodeAead } from './aead.js';
 export { createPrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
 export {
   createRedisRateLimitStore,
+  type RedisRateLimitClient,
   type RedisRateLimitStore,
   type RedisRateLimitStoreOptions,
 } from './redis.js';
@@ -113,48 +120,30 @@ export interface RunningTokenServer {
   close(): Promise<void>;
 }
 
-type ListenerSettings = { -readonly [K in keyof typeof LISTENER_DEFAULTS]: number };
+/** The listener's settings: the settings table's `listener` rows, by option name. */
+type ListenerSettings = Omit<
+  Required<Omit<ServeTokenServerOptions, keyof TokenServerOptions>>,
+  'redisUrl'
+> & { redisUrl: string | undefined };
 
-/** The option names this file adds to TokenServerOptions (removed before createTokenServer). */
-const NODE_ONLY_OPTIONS = [
-  'host',
-  'port',
-  'redisUrl',
-  'redisCommandTimeout',
-  ...Object.keys(LISTENER_DEFAULTS),
-];
+/** The table's rows of the listener's options (`host`, `port`, `redisUrl`, the timeouts…). */
+const LISTENER_ROWS = SETTING_ROWS.filter((row) => row.part === 'listener');
 
+/** Each listener option checked by its row, or its default (`redisUrl` may stay unset). */
 function resolveListenerSettings(options: ServeTokenServerOptions): ListenerSettings {
-  const settings = { ...LISTENER_DEFAULTS } as ListenerSettings;
-  for (const name of Object.keys(LISTENER_DEFAULTS) as (keyof ListenerSettings)[]) {
-    const value = options[name];
-    if (value === undefined) continue;
-    const positiveOnly = name === 'headersTimeout' || name === 'requestTimeout';
-    assertOption(
-      Number.isInteger(value) && value >= (positiveOnly ? 1 : 0) && value <= 2_147_483_647,
-      name,
-      `${name} must be a whole number ${positiveOnly ? '>= 1' : '>= 0'}`,
-    );
-    settings[name] = value;
+  const given = options as unknown as Readonly<Record<string, unknown>>;
+  const settings: Record<string, unknown> = {};
+  for (const row of LISTENER_ROWS) {
+    const option = row.option as string;
+    settings[option] = resolveSetting(row, given[option], option);
   }
-  assertOption(settings.maxConnections >= 1, 'maxConnections', 'maxConnections must be >= 1');
-  // Node requires headersTimeout <= requestTimeout; say so instead of letting Node throw.
-  assertOption(
-    settings.headersTimeout <= settings.requestTimeout,
-    'headersTimeout',
-    'headersTimeout must not exceed requestTimeout',
+  // Node refuses headersTimeout > requestTimeout; say so, naming the options, instead.
+  const [related] = settingRelationProblems(
+    (row) => settings[row.option as string],
+    (row) => row.option as string,
   );
-  return settings;
-}
-
-/** A complete HTTP/1.1 answer in {@link COMMON_HEADERS}, for sockets the handler never saw. */
-function rawJsonAnswer(status: number, reason: string, error: string, description: string) {
-  const body = JSON.stringify({ error, error_description: description });
-  const headers = Object.entries(COMMON_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
-  return (
-    `HTTP/1.1 ${status} ${reason}\r\n${headers.join('')}` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  );
+  if (related !== undefined) throw new ConfigurationError(related.name, related.message);
+  return settings as ListenerSettings;
 }
 
 const malformed = () =>
@@ -165,13 +154,13 @@ const malformed = () =>
   );
 
 /**
- * The neutral handler, given Node's socket address as `env.clientIp`. An HTTP/1.1 request
- * without `Host` is refused here (RFC 9112 §3.2), in JSON, rather than by Node's empty 400.
+ * The neutral handler, given Node's socket address as `env.clientIp`. A request the `Host`
+ * rule calls malformed (HTTP/1.1 without one) is refused here, in JSON.
  */
 function nodeHandler(tokenServer: TokenServer) {
   return (request: Request, env: HttpBindings) => {
     const { incoming } = env;
-    if (incoming.headers.host === undefined && incoming.httpVersion === '1.1') {
+    if (hostRoute(incoming.headers.host, incoming.httpVersion) === 'malformed') {
       return malformed();
     }
     return tokenServer.fetch(request, { ...env, clientIp: incoming.socket.remoteAddress });
@@ -192,11 +181,11 @@ function nodeHandler(tokenServer: TokenServer) {
 export async function serveTokenServer(
   options: ServeTokenServerOptions,
 ): Promise<RunningTokenServer> {
-  const { host = '127.0.0.1', port = 3000, redisUrl } = options;
   const settings = resolveListenerSettings(options);
+  const { host, port, redisUrl } = settings;
   const tokenOptions: TokenServerOptions = { ...options };
-  for (const key of NODE_ONLY_OPTIONS) {
-    delete (tokenOptions as unknown as Record<string, unknown>)[key];
+  for (const row of LISTENER_ROWS) {
+    delete (tokenOptions as unknown as Record<string, unknown>)[row.option as string];
   }
   const logger = resolveLogger(options.logger, stdoutLogDestination);
   const metrics = options.metrics ?? createPrometheusMetrics();
@@ -206,9 +195,7 @@ export async function serveTokenServer(
     rateLimitStore = createRedisRateLimitStore({
       url: redisUrl,
       logger,
-      ...(options.redisCommandTimeout === undefined
-        ? {}
-        : { commandTimeout: options.redisCommandTimeout }),
+      commandTimeout: settings.redisCommandTimeout,
       onStatusChange: (status) => metrics.observeRateLimitStore?.('redis', status),
     });
   }
@@ -317,112 +304,6 @@ export async function serveTokenServer(
     return closing;
   };
   return { url, port: bound.port, tokenServer, server, close };
-}
-
-/** Node's socket of an HTTP connection: the answer being written on it, if any. */
-type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
-
-/**
- * Runs `then` once the answers to every request Node read whole on `socket` have been
- * written (Node writes pipelined answers one after another, handing the socket to the next
- * as each finishes), or at once when there are none. A request whose body never completed
- * is the one the error is about (a broken chunked body, a timeout): nothing waits for it.
- */
-function afterPendingAnswers(socket: HttpSocket, then: () => void): void {
-  const pending = socket._httpMessage;
-  if (
-    pending === undefined ||
-    pending === null ||
-    pending.writableFinished ||
-    !pending.req.complete
-  ) {
-    then();
-    return;
-  }
-  let settled = false;
-  const next = () => {
-    if (settled || socket.destroyed) return;
-    settled = true;
-    afterPendingAnswers(socket, then);
-  };
-  pending.once('finish', next);
-  pending.once('close', next);
-}
-
-/**
- * What Node answers by itself, before any handler, made JSON with `no-store` like every
- * other answer (the SDKs parse every answer): unparsable requests and timeouts
- * (`clientError`), `Expect` values other than `100-continue` (`checkExpectation`) and
- * `CONNECT` (`connect`).
- *
- * A request that Node read whole before the bytes it cannot parse (pipelined on one
- * connection) is being handled already: its code may be spent at Spotify. Its answer
- * goes out first, then the error, then the connection closes; on both request paths,
- * since both answer through this server's sockets.
- */
-function installRawAnswers(server: Server): void {
-  /** Sockets whose error answer is written or waiting: Node reports each bad byte again. */
-  const refusing = new WeakSet<Duplex>();
-  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
-    if (refusing.has(socket)) return;
-    if (!socket.writable || error.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    refusing.add(socket);
-    let answer: string;
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      answer = rawJsonAnswer(408, 'Request Timeout', 'invalid_request', 'Request took too long');
-    } else if (error.code === 'HPE_HEADER_OVERFLOW') {
-      answer = rawJsonAnswer(
-        431,
-        'Request Header Fields Too Large',
-        'invalid_request',
-        'Request headers are too large',
-      );
-    } else {
-      answer = rawJsonAnswer(400, 'Bad Request', 'invalid_request', 'Malformed HTTP request');
-    }
-    afterPendingAnswers(socket, () => {
-      if (!socket.writable) {
-        socket.destroy();
-        return;
-      }
-      socket.end(answer);
-      // A peer that stops reading must not keep the socket: it is closed either way.
-      setTimeout(() => socket.destroy(), 1_000).unref();
-    });
-  });
-  server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
-    const body = JSON.stringify({
-      error: 'invalid_request',
-      error_description: 'Unsupported Expect header (only 100-continue)',
-    });
-    response.writeHead(417, {
-      ...COMMON_HEADERS,
-      'Content-Length': String(Buffer.byteLength(body)),
-      Connection: 'close',
-    });
-    response.end(body);
-  });
-  // A request pipelined past maxRequestsPerSocket: Node would answer an empty 503 next.
-  server.on('dropRequest', (_request: IncomingMessage, socket: Duplex) => {
-    if (!socket.writable) return;
-    socket.end(
-      rawJsonAnswer(
-        503,
-        'Service Unavailable',
-        'temporarily_unavailable',
-        'Too many requests on one connection: open a new one',
-      ),
-    );
-  });
-  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
-    socket.on('error', () => socket.destroy());
-    socket.end(
-      rawJsonAnswer(405, 'Method Not Allowed', 'invalid_request', 'CONNECT is not supported'),
-    );
-  });
 }
 
 /**

@@ -14,8 +14,8 @@
  * followed (the token endpoint has none to give).
  */
 import { Agent, type Dispatcher } from 'undici';
-import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../core/_http.js';
-import { bodyOf, headerRecord } from '../node/_request-init.js';
+import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../../core/internal.js';
+import { bodyOf, headerRecord } from '../../node/_request-init.js';
 
 /** Most bytes of an answer kept when the caller names no bound; a longer one is cut here. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
