@@ -21,9 +21,9 @@ export {
   DEFAULT_API_URL,
   DEFAULT_REFRESH_SKEW_SECONDS,
   type HttpMethod,
+  SpotifyWebAPI,
   SpotifyWebAPIBase,
   type SpotifyWebAPIHooks,
   type SpotifyWebAPIOptions,
 } from './client.js';
 export * from './errors/index.js';
-export { SpotifyWebAPI } from './web-api.js';

@@ -17,7 +17,7 @@ import type {
 } from './_generated/types.js';
 import { createResources, operationNamed } from './_operations.js';
 import type { ApiRequestOptions, Requester } from './_requester.js';
-import { SpotifyWebAPI } from './web-api.js';
+import { SpotifyWebAPI } from './client.js';
 
 const SPEC = fileURLToPath(new URL('../../../shared/spotify/openapi.yml', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../../scripts/api-names.json', import.meta.url));

@@ -1,8 +1,8 @@
 /**
  * The everyday commands' fast start (docs/cli.md, "What a command loads"): `token` with a valid
- * stored login reads the tokens file and nothing else, `api` loads no operation table and no
- * commander; both answer exactly as through commander; a token about to expire still goes
- * through the Session and its lock. Against the emulator, with the compiled CLI (`npm test`
+ * stored login reads the tokens file and nothing else, `api` loads no commander, no emulator
+ * and no server, and sends on `node:http`; both answer exactly as through commander; a token
+ * about to expire still goes through the Session and its lock. Against the emulator, with the compiled CLI (`npm test`
  * builds dist/ first). What loads is checked here; how long it takes, in bench/cli-startup.mjs.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -45,8 +45,13 @@ function cli(args: string[], nodeOptions: string[] = [], extra: Record<string, s
   });
 }
 
-/** The command's result, the files of this repository it loaded (`dist/…`) and Node's own modules. */
-async function traced(args: string[]): Promise<Result & { loaded: string[]; builtins: string[] }> {
+/**
+ * The command's result, the files of this repository it loaded (`dist/…`), Node's own modules,
+ * and the files it opened or read through `node:fs/promises`.
+ */
+async function traced(
+  args: string[],
+): Promise<Result & { loaded: string[]; builtins: string[]; opened: string[] }> {
   const file = join(home, `trace-${Math.random().toString(36).slice(2)}.txt`);
   await writeFile(file, '');
   const result = await cli(args, ['--import', TRACE], { TRACE_MODULES_FILE: file });
@@ -56,7 +61,8 @@ async function traced(args: string[]): Promise<Result & { loaded: string[]; buil
     .filter((url) => url.startsWith('file:'))
     .map((url) => fileURLToPath(url).replace(root, ''));
   const builtins = lines.filter((line) => line.startsWith('builtin:')).map((line) => line.slice(8));
-  return { ...result, loaded, builtins };
+  const opened = lines.filter((line) => line.startsWith('opened:')).map((line) => line.slice(7));
+  return { ...result, loaded, builtins, opened };
 }
 
 const tokensFile = () => join(home, 'spotify-session', 'default.json');
@@ -123,22 +129,26 @@ describe('what the everyday commands load', () => {
     expect(result.loaded).toContain('dist/core/tokens.js');
     expect(result.loaded.length).toBeLessThanOrEqual(12);
     expect(result.builtins.filter((id) => /undici|crypto|^http/.test(id))).toEqual([]);
+    // One read of the stored login, and no other file (not even the profile's settings).
+    expect(result.opened).toEqual([tokensFile()]);
   });
 
-  it('api GET /me: the base client on node:http, no operation table, no commander', async () => {
+  it('api GET /me: the client on node:http, no commander, no emulator or server, one read of the login', async () => {
     const result = await traced(['api', 'GET', '/me']);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ type: 'user' });
     const unwanted = result.loaded.filter((file) =>
-      /commander|api\/_generated\/resources|_scope-advice|emulator|server\/(?!_env-near-miss)|hono|pino/.test(
-        file,
-      ),
+      /commander|emulator|server\/(?!_env-near-miss)|hono|pino|_file-lock/.test(file),
     );
     expect(unwanted).toEqual([]);
+    // The operation table loads on purpose: the client refuses before sending a call the
+    // login's scopes cannot make (the CLI says so), and only the table knows the scopes.
     expect(result.loaded).toContain('dist/api/client.js');
     // Node's own http client, not the global fetch (undici, http2, web streams).
     expect(result.builtins).toContain('http');
     expect(result.builtins.filter((id) => /undici|http2/.test(id))).toEqual([]);
+    // The Session's first load is the read openStoredSession made: the tokens file once.
+    expect(result.opened.filter((file) => file === tokensFile())).toHaveLength(1);
   });
 
   it('--help still goes through commander', async () => {

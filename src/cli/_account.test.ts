@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { documentedScopes, scopeAdvice } from './_scope-advice.js';
+import { documentedScopes, scopeAdvice } from './_account.js';
 
 describe('documentedScopes', () => {
   it('finds the template of a concrete path, by method', () => {
