@@ -13,7 +13,7 @@
  * (the Web API client sends JSON text).
  */
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
-import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../core/_http.js';
+import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../core/internal.js';
 import { bodyOf, headerRecord } from '../node/_request-init.js';
 
 /** Most bytes kept when the caller names no bound (core always names one). */
