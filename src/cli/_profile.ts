@@ -163,7 +163,9 @@ export async function readValidStoredTokens(
     const text = await readText(tokenFile(directory, name));
     if (text === undefined) return undefined;
     const tokens = parseSessionTokens(JSON.parse(text));
-    return isAccessTokenValid(tokens, Date.now()) ? tokens : undefined;
+    return isAccessTokenValid(tokens.accessToken, tokens.expiresAt, Date.now())
+      ? tokens
+      : undefined;
   } catch {
     return undefined;
   }

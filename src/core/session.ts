@@ -842,8 +842,12 @@ export class Session {
    * @param skewSeconds - margin for clock skew and request time. @default 60
    */
   isExpired(skewSeconds = DEFAULT_SKEW_SECONDS): boolean {
-    const held = { accessToken: this.#accessToken, expiresAt: this.#expiresAt };
-    return !isAccessTokenValid(held, this.#options.now(), skewSeconds);
+    return !isAccessTokenValid(
+      this.#accessToken,
+      this.#expiresAt,
+      this.#options.now(),
+      skewSeconds,
+    );
   }
 
   /**
@@ -1061,7 +1065,7 @@ export class Session {
   #adopt(stored: SessionTokens | undefined, usedRefreshToken: string): Adopted | undefined {
     if (stored === undefined) return undefined;
     const rotated = stored.refreshToken !== undefined && stored.refreshToken !== usedRefreshToken;
-    const valid = isAccessTokenValid(stored, this.#options.now());
+    const valid = isAccessTokenValid(stored.accessToken, stored.expiresAt, this.#options.now());
     const refreshed = valid && stored.accessToken !== this.#accessToken;
     if (!rotated && !refreshed) return undefined;
     this.#replace(stored);

@@ -39,17 +39,20 @@ export interface SessionTokens {
 export const DEFAULT_SKEW_SECONDS = 60;
 
 /**
- * Whether the access token is valid for at least `skewSeconds` more at `nowMs`: there is
- * one, and its expiry is unknown (Spotify's 401 will tell) or later than that.
+ * Whether `accessToken` is valid for at least `skewSeconds` more at `nowMs`: there is one,
+ * and its expiry (`expiresAt`, Unix seconds) is unknown (Spotify's 401 will tell) or later
+ * than that. Positional, not an object: the browser bundles carry every call site.
  */
 export function isAccessTokenValid(
-  tokens: { accessToken?: string | undefined; expiresAt?: number | undefined },
+  accessToken: string | undefined,
+  expiresAt: number | undefined,
   nowMs: number,
   skewSeconds: number = DEFAULT_SKEW_SECONDS,
 ): boolean {
-  if (tokens.accessToken === undefined) return false;
-  if (tokens.expiresAt === undefined) return true;
-  return nowMs / 1000 + skewSeconds < tokens.expiresAt;
+  return (
+    accessToken !== undefined &&
+    (expiresAt === undefined || nowMs < (expiresAt - skewSeconds) * 1000)
+  );
 }
 
 const FIELDS = ['accessToken', 'refreshToken', 'expiresAt', 'scope', 'grant', 'refused'] as const;
