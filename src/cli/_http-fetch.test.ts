@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/web-api-server.js';
 import { SpotifyWebAPIBase } from '../api/client.js';
 import { WebAPIError } from '../api/errors/index.js';
-import { isRedirect, sendRequest } from '../core/internal.js';
 import { InvalidResponseError, NetworkError, TimeoutError } from '../core/index.js';
+import { isRedirect, sendRequest } from '../core/internal.js';
 import { cliFetch } from './_http-fetch.js';
 
 let server: TestServer | undefined;
