@@ -1,8 +1,11 @@
 /**
  * Registers `login`, `token`, `api`, `whoami` and `logout`. Only argument parsing lives
- * here; each action loads its module when it runs, so `--help` stays fast.
+ * here; each action loads its module when it runs, so `--help` stays fast. `token`, `api` and
+ * `whoami` in their plain forms do not come here at all: `_account-argv.ts` reads them (its
+ * table must say what the definitions below say; its test checks).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ACCOUNT_VARIABLES, type AccountInvocation } from './_account-argv.js';
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65_535) {
@@ -30,38 +33,15 @@ const profileOption = () =>
 const clientIdOption = () =>
   new Option('--client-id <id>', 'your app’s client ID (env SPOTIFY_CLIENT_ID)');
 
-/** The variables `login`, `token`, `api`, `whoami` and `logout` read, for --help and typos. */
-const ACCOUNT_VARIABLES: ReadonlyArray<readonly [name: string, meaning: string]> = [
-  ['SPOTIFY_CLIENT_ID', "your app's client ID (login saves it in the profile)"],
-  [
-    'SPOTIFY_ACCOUNTS_URL',
-    "Accounts service base URL (default https://accounts.spotify.com; the emulator's URL in tests)",
-  ],
-  ['SPOTIFY_API_URL', 'Web API base URL (default https://api.spotify.com/v1)'],
-  ['SPOTIFY_PROFILE', 'profile to use when --profile is not given (default "default")'],
-  [
-    'XDG_CONFIG_HOME',
-    'where profiles live: $XDG_CONFIG_HOME/spotify-session (else ~/.config/spotify-session)',
-  ],
-];
-
 const ENVIRONMENT = `
 Environment:
 ${ACCOUNT_VARIABLES.map(([name, meaning]) => `  ${name.padEnd(21)}  ${meaning}`).join('\n')}
 
 Exit codes: 0 ok, 1 request failed, 2 usage or configuration error, 3 not logged in or login expired.`;
 
-async function run(
-  flags: { profile?: string | undefined },
-  body: () => Promise<void>,
-): Promise<void> {
-  const { runCommand } = await import('./_profile.js');
-  const { nearMissMessage, nearMissNames } = await import('../server/internal.js');
-  const known = ACCOUNT_VARIABLES.map(([name]) => name);
-  for (const miss of nearMissNames(process.env, known)) {
-    process.stderr.write(`spotify-session: ${nearMissMessage(miss)}\n`);
-  }
-  await runCommand(body, flags.profile ?? process.env.SPOTIFY_PROFILE);
+/** Runs what commander read, as the fast path does (the runner loads when a command runs). */
+async function run(invocation: AccountInvocation): Promise<void> {
+  await (await import('./_account-run.js')).runAccountCommand(invocation);
 }
 
 export function registerAccountCommands(program: Command): void {
@@ -103,12 +83,12 @@ Examples:
   $ spotify-session login --client-id 1a2b3c… --scope user-read-private playlist-read-private
   $ SPOTIFY_CLIENT_ID=1a2b3c… spotify-session login --profile work --port 0 --no-open`,
     )
-    .action(async (flags) => {
-      await run(flags, async () => {
+    .action(async (flags) =>
+      (await import('./_account-run.js')).runAccount(flags, async () => {
         const { login } = await import('./_login.js');
         await login(flags, process.env);
-      });
-    });
+      }),
+    );
 
   program
     .command('token')
@@ -124,12 +104,7 @@ Examples:
   $ curl -H "Authorization: Bearer $(spotify-session token)" https://api.spotify.com/v1/me
   $ spotify-session token --profile work --json`,
     )
-    .action(async (flags) => {
-      await run(flags, async () => {
-        const { printToken } = await import('./_account.js');
-        await printToken(flags, process.env);
-      });
-    });
+    .action((flags) => run({ command: 'token', flags }));
 
   program
     .command('api')
@@ -152,12 +127,7 @@ Examples:
   $ spotify-session api POST /me/playlists --data '{"name":"Road trip"}'
   $ spotify-session api PUT /me/player/pause`,
     )
-    .action(async (method: string, path: string, flags) => {
-      await run(flags, async () => {
-        const { callApi } = await import('./_account.js');
-        await callApi(method, path, flags, process.env);
-      });
-    });
+    .action((method: string, path: string, flags) => run({ command: 'api', method, path, flags }));
 
   program
     .command('whoami')
@@ -166,12 +136,7 @@ Examples:
     .addOption(clientIdOption())
     .option('--json', 'print the whole /me answer')
     .addHelpText('after', `${ENVIRONMENT}\n\nExample:\n  $ spotify-session whoami --profile work`)
-    .action(async (flags) => {
-      await run(flags, async () => {
-        const { whoami } = await import('./_account.js');
-        await whoami(flags, process.env);
-      });
-    });
+    .action((flags) => run({ command: 'whoami', flags }));
 
   program
     .command('logout')
@@ -187,10 +152,10 @@ ${ENVIRONMENT}
 Example:
   $ spotify-session logout --profile work`,
     )
-    .action(async (flags) => {
-      await run(flags, async () => {
+    .action(async (flags) =>
+      (await import('./_account-run.js')).runAccount(flags, async () => {
         const { logout } = await import('./_account.js');
         await logout(flags, process.env);
-      });
-    });
+      }),
+    );
 }

@@ -1,71 +1,26 @@
 /**
- * `token`, `api`, `whoami` and `logout`: everyday use of a profile that `login` stored.
- * Data goes to stdout, messages to stderr.
+ * `api`, `whoami` and `logout`: everyday use of a profile that `login` stored (`token` is in
+ * `_account-run.ts`). Data goes to stdout, messages to stderr.
  */
 import { readFile } from 'node:fs/promises';
+// The full client, operation table included: it refuses before sending a call the login's
+// scopes cannot make, which takes the table.
 import { SpotifyWebAPI, WebAPIError } from '../api/index.js';
 import { operationAt } from '../api/internal.js';
 import type { Session } from '../core/index.js';
+import { print } from './_account-run.js';
 import { CommandError, EXIT } from './_exit-codes.js';
+import { cliFetch } from './_http-fetch.js';
 import {
   deleteProfileSettings,
   openProfile,
-  openStoredSession,
   type ProfileFlags,
-  type ResolvedProfile,
   resolveApiUrl,
 } from './_profile.js';
+import { withStoredSession } from './_stored-session.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 type Method = (typeof METHODS)[number];
-
-function print(value: unknown, pretty: boolean): void {
-  if (value === undefined || value === null || value === '') return;
-  const text = typeof value === 'string' ? value : JSON.stringify(value, null, pretty ? 2 : 0);
-  process.stdout.write(`${text}\n`);
-}
-
-/**
- * Runs `use` with the profile's Session, then — whether it succeeded or not — waits for a
- * refresh whose caller gave up (a timeout) to finish storing its answer, so exiting never
- * loses a refresh token Spotify rotated meanwhile.
- */
-async function withStoredSession<T>(
-  flags: ProfileFlags,
-  env: NodeJS.ProcessEnv,
-  use: (session: Session, profile: ResolvedProfile) => Promise<T>,
-): Promise<T> {
-  const { session, profile } = await openStoredSession(flags, env);
-  try {
-    return await use(session, profile);
-  } finally {
-    await session.settled();
-  }
-}
-
-/** `token`: a valid access token, refreshed (and stored) when needed. */
-export function printToken(
-  flags: ProfileFlags & { json?: boolean | undefined },
-  env: NodeJS.ProcessEnv,
-): Promise<void> {
-  return withStoredSession(flags, env, (session) => printValidToken(session, flags));
-}
-
-async function printValidToken(session: Session, flags: { json?: boolean | undefined }) {
-  const accessToken = await session.getValidAccessToken();
-  if (flags.json === true) {
-    print(
-      {
-        accessToken,
-        expiresAt: session.getTokenExpiration(),
-        scope: session.getScope(),
-      },
-      process.stdout.isTTY === true,
-    );
-    return;
-  }
-  process.stdout.write(`${accessToken}\n`);
-}
 
 /**
  * Runs `call` with a Web API client on the stored login (see `withStoredSession`). A Web API error becomes one line
@@ -79,10 +34,8 @@ function withApi<T>(
   return withStoredSession(flags, env, async (session, profile) => {
     const apiUrl = resolveApiUrl(env, profile);
     try {
-      return await call(
-        new SpotifyWebAPI(apiUrl === undefined ? {} : { apiUrl }, session),
-        session,
-      );
+      const options = { fetch: cliFetch, ...(apiUrl === undefined ? {} : { apiUrl }) };
+      return await call(new SpotifyWebAPI(options, session), session);
     } catch (error) {
       if (!(error instanceof WebAPIError)) throw error;
       const request = `${error.method} ${error.path}`;
@@ -209,7 +162,7 @@ export async function callApi(
   print(result, process.stdout.isTTY === true);
 }
 
-/** `whoami`: the logged-in user, and until when the login lasts. */
+/** `whoami`: the logged-in user. */
 export async function whoami(
   flags: ProfileFlags & { json?: boolean | undefined },
   env: NodeJS.ProcessEnv,

@@ -1,18 +1,21 @@
 /**
- * What `login`, `token`, `api`, `whoami` and `logout` share: where a profile's tokens and
- * settings live, which client id and URLs to use, and how failures become exit codes.
+ * What `login`, `token`, `api`, `whoami` and `logout` share about a profile: where its tokens
+ * and settings live, and which client id and URLs to use. Light on purpose: `token` with a
+ * valid stored login needs no more than this, the file store's reading side and core's token
+ * checks (`FileStore` loads when a command opens the profile; `_stored-session.ts` has the
+ * Session).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAccessTokenValid, parseSessionTokens, type SessionTokens } from '../core/tokens.js';
+import type { FileStore } from '../stores/file.js';
 import {
-  isSpotifyError,
-  NoRefreshTokenError,
-  RefreshTokenRevokedError,
-  Session,
-  type SpotifyError,
-} from '../core/index.js';
-import { FileStore } from '../stores/file.js';
+  defaultDirectory,
+  isFileKey,
+  othersWhoMayWrite,
+  readText,
+  tokenFile,
+} from '../stores/file-read.js';
 import { CommandError, EXIT } from './_exit-codes.js';
 
 /** Profile names: they become file names, so nothing that could walk the file system. */
@@ -53,13 +56,19 @@ function settingsPath(directory: string, profile: string): string {
   return join(directory, `${profile}.profile.json`);
 }
 
+/** The profile named by `--profile`, `SPOTIFY_PROFILE` or `default` (not yet validated). */
+export function profileName(flags: ProfileFlags, env: NodeJS.ProcessEnv): string {
+  return flags.profile ?? env.SPOTIFY_PROFILE ?? 'default';
+}
+
 /** Reads the profile named by `--profile`, `SPOTIFY_PROFILE` or `default`. */
 export async function openProfile(
   flags: ProfileFlags,
   env: NodeJS.ProcessEnv,
 ): Promise<ResolvedProfile> {
-  const name = validateProfileName(flags.profile ?? env.SPOTIFY_PROFILE ?? 'default');
-  const directory = FileStore.defaultDirectory();
+  const name = validateProfileName(profileName(flags, env));
+  const directory = defaultDirectory();
+  const { FileStore } = await import('../stores/file.js');
   const store = new FileStore({ directory });
   let settings: ProfileSettings | undefined;
   const file = settingsPath(directory, name);
@@ -96,6 +105,8 @@ export async function saveProfileSettings(
 ): Promise<void> {
   await mkdir(profile.directory, { recursive: true, mode: 0o700 });
   const file = settingsPath(profile.directory, profile.name);
+  // node:crypto only here: loading it costs `token` start-up time (docs/benchmarks.md).
+  const { randomBytes } = await import('node:crypto');
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(temporary, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   await rename(temporary, file);
@@ -132,72 +143,30 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-function notLoggedIn(profile: string): CommandError {
-  const flag = profile === 'default' ? '' : ` --profile ${profile}`;
-  return new CommandError(
-    EXIT.notLoggedIn,
-    `Not logged in (profile "${profile}"): run \`spotify-session login${flag}\``,
-  );
-}
-
 /**
- * The Session of a logged-in profile: tokens from its file, every change written back
- * (and awaited) before a token is printed or used.
+ * The profile's stored tokens when they hold an access token valid for the next minute (the
+ * Session's own rule), read with one read of the tokens file and the file store's own checks
+ * (its key rule, a private directory, no symbolic link, valid tokens): what `token` prints
+ * without a Session. `undefined` in every other case — no login, a token to renew, anything
+ * the store would refuse —, where the Session path does it all again and says what is wrong.
  */
-export async function openStoredSession(
+export async function readValidStoredTokens(
   flags: ProfileFlags,
   env: NodeJS.ProcessEnv,
-): Promise<{ session: Session; profile: ResolvedProfile }> {
-  const profile = await openProfile(flags, env);
-  const tokens = await profile.store.get(profile.name);
-  if (tokens === undefined) throw notLoggedIn(profile.name);
-  const clientId = resolveClientId(flags, env, profile);
-  if (clientId === undefined) {
-    throw new CommandError(
-      EXIT.usage,
-      'No client id: pass --client-id or set SPOTIFY_CLIENT_ID (the one you logged in with)',
-    );
-  }
-  const accountsUrl = resolveAccountsUrl(env, profile);
-  const session = new Session({
-    clientId,
-    ...(accountsUrl === undefined ? {} : { accountsUrl }),
-    store: profile.store,
-    storeKey: profile.name,
-  });
-  return { session, profile };
-}
-
-/** Any failure as one line and an exit code (never a stack trace, never a secret). */
-function toCommandError(error: unknown, profile = 'default'): CommandError {
-  if (error instanceof CommandError) return error;
-  if (error instanceof RefreshTokenRevokedError || error instanceof NoRefreshTokenError) {
-    const flag = profile === 'default' ? '' : ` --profile ${profile}`;
-    return new CommandError(
-      EXIT.notLoggedIn,
-      `The login of profile "${profile}" has expired or was revoked: run \`spotify-session login${flag}\``,
-      { cause: error },
-    );
-  }
-  if (isSpotifyError(error)) {
-    const spotifyError = error as SpotifyError;
-    const usage =
-      spotifyError.code === 'INVALID_CONFIGURATION' || spotifyError.code === 'INVALID_ARGUMENT';
-    return new CommandError(usage ? EXIT.usage : EXIT.failed, spotifyError.message, {
-      cause: error,
-    });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new CommandError(EXIT.failed, message, { cause: error });
-}
-
-/** Runs a command body: data goes to stdout inside it; failures become one stderr line. */
-export async function runCommand(body: () => Promise<void>, profile?: string): Promise<void> {
+): Promise<SessionTokens | undefined> {
+  const name = profileName(flags, env);
+  if (!PROFILE_PATTERN.test(name) || !isFileKey(name)) return undefined;
   try {
-    await body();
-  } catch (error) {
-    const failure = toCommandError(error, profile);
-    process.stderr.write(`error: ${failure.message}\n`);
-    process.exitCode = failure.exitCode;
+    // FileStore.get's steps, without the store: the directory first, then the file.
+    const directory = defaultDirectory();
+    if ((await othersWhoMayWrite(directory)) !== undefined) return undefined;
+    const text = await readText(tokenFile(directory, name));
+    if (text === undefined) return undefined;
+    const tokens = parseSessionTokens(JSON.parse(text));
+    return isAccessTokenValid(tokens.accessToken, tokens.expiresAt, Date.now())
+      ? tokens
+      : undefined;
+  } catch {
+    return undefined;
   }
 }

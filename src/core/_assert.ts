@@ -3,7 +3,8 @@
  * oauth4webapi's style: small spec-named functions, one message each, a one-liner at the call
  * site. Other parts import them from `internal.ts`. Web-standard globals only.
  */
-import { ConfigurationError, InvalidArgumentError } from './errors/index.js';
+import { ConfigurationError } from './errors/configuration-error.js';
+import { InvalidArgumentError } from './errors/invalid-argument-error.js';
 
 /** The longest delay `setTimeout` honours (a longer one fires at once). */
 export const MAX_TIMER_MS = 2_147_483_647;

@@ -54,7 +54,13 @@ import {
 } from './pkce.js';
 import { closestKnownScope, isKnownScope, type Scope } from './scopes.js';
 import type { TokenStore } from './store.js';
-import { parseSessionTokens, refreshTokenFingerprint, type SessionTokens } from './tokens.js';
+import {
+  DEFAULT_SKEW_SECONDS,
+  isAccessTokenValid,
+  parseSessionTokens,
+  refreshTokenFingerprint,
+  type SessionTokens,
+} from './tokens.js';
 
 export {
   DEFAULT_ACCOUNTS_URL,
@@ -79,8 +85,6 @@ export const DEFAULT_LOCK_WAIT_MS = 35_000;
  * balancers between a client and Spotify, so an answer that comes at all comes within it.
  */
 const DEFAULT_REFRESH_HARD_LIMIT_MS = 60_000;
-/** Seconds before expiry at which an access token counts as expired (`skewSeconds`). */
-const DEFAULT_SKEW_SECONDS = 60;
 
 /** Why `onTokens` was called. */
 export interface TokensEvent {
@@ -928,7 +932,12 @@ export class Session {
    * @param skewSeconds - margin for clock skew and request time. @default 60
    */
   isExpired(skewSeconds = DEFAULT_SKEW_SECONDS): boolean {
-    return !this.#validAt(this.#accessToken, this.#expiresAt, skewSeconds);
+    return !isAccessTokenValid(
+      this.#accessToken,
+      this.#expiresAt,
+      this.#options.now(),
+      skewSeconds,
+    );
   }
 
   /**
@@ -944,16 +953,6 @@ export class Session {
     if (this.#authorizedAt !== undefined) tokens.authorizedAt = this.#authorizedAt;
     if (this.#appOnly) tokens.grant = 'client_credentials';
     return tokens;
-  }
-
-  #validAt(
-    accessToken: string | undefined,
-    expiresAt: number | undefined,
-    skewSeconds: number,
-  ): boolean {
-    if (accessToken === undefined) return false;
-    if (expiresAt === undefined) return true;
-    return this.#options.now() / 1000 + skewSeconds < expiresAt;
   }
 
   /** Records a change of the held tokens; tokens set here count as loaded (the store is not read over them). */
@@ -1182,7 +1181,7 @@ export class Session {
   #adopt(stored: SessionTokens | undefined, usedRefreshToken: string): Adopted | undefined {
     if (stored === undefined) return undefined;
     const rotated = stored.refreshToken !== undefined && stored.refreshToken !== usedRefreshToken;
-    const valid = this.#validAt(stored.accessToken, stored.expiresAt, DEFAULT_SKEW_SECONDS);
+    const valid = isAccessTokenValid(stored.accessToken, stored.expiresAt, this.#options.now());
     const refreshed = valid && stored.accessToken !== this.#accessToken;
     if (!rotated && !refreshed) return undefined;
     this.#replace(stored);

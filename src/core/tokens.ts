@@ -1,6 +1,7 @@
+// Narrow imports: the CLI's `token` loads this file (and no more of core) to read a stored login.
 import { isJsonObject } from './_assert.js';
-import { sha256Base64url } from './_http.js';
-import { InvalidArgumentError } from './errors/index.js';
+import { sha256Base64url } from './_base64url.js';
+import { InvalidArgumentError } from './errors/invalid-argument-error.js';
 
 /**
  * A Session's tokens as plain JSON, from `session.toJSON()`, given to
@@ -43,6 +44,26 @@ export interface SessionTokens {
    * (see docs/stores.md).
    */
   refused?: string;
+}
+
+/** Seconds before expiry at which an access token counts as expired (`skewSeconds`). */
+export const DEFAULT_SKEW_SECONDS = 60;
+
+/**
+ * Whether `accessToken` is valid for at least `skewSeconds` more at `nowMs`: there is one,
+ * and its expiry (`expiresAt`, Unix seconds) is unknown (Spotify's 401 will tell) or later
+ * than that. Positional, not an object: the browser bundles carry every call site.
+ */
+export function isAccessTokenValid(
+  accessToken: string | undefined,
+  expiresAt: number | undefined,
+  nowMs: number,
+  skewSeconds: number = DEFAULT_SKEW_SECONDS,
+): boolean {
+  return (
+    accessToken !== undefined &&
+    (expiresAt === undefined || nowMs < (expiresAt - skewSeconds) * 1000)
+  );
 }
 
 const FIELDS = [

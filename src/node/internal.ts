@@ -6,4 +6,5 @@
  * from the `_`-prefixed files. Not an entry point of a package.
  */
 export { type BoundAddress, bindServer, closeNow } from './_listen.js';
+export { bodyOf, headerRecord } from './_request-init.js';
 export { stdoutLogDestination, tolerateClosedStdio, writeBestEffort } from './_stdio.js';

@@ -24,8 +24,9 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { ensureDirectory, ioCode, openNoFollow, removeFile, writeFileAtomic } from './_fs.js';
+import { ensureDirectory, removeFile, writeFileAtomic } from './_fs.js';
 import { ownerToken, sleep } from './_shared.js';
+import { ioCode, openNoFollow } from './file-read.js';
 
 /** Who holds a lock: a process, and where its pid means something. */
 export interface LockHolder {

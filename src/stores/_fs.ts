@@ -1,45 +1,9 @@
-/** Small file-system steps FileStore builds on (Node). */
-import { constants } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+/** Small file-system steps FileStore builds on (Node); its reading side is in file-read.ts. */
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ConfigurationError } from '../core/index.js';
+import { ConfigurationError } from '../core/errors/configuration-error.js';
 import { ownerToken } from './_shared.js';
-
-/**
- * Opening for reading never follows a symbolic link in the last component (`ELOOP` instead):
- * a link planted as `<key>.json` or `<key>.lock` cannot make the store read another file.
- * Windows has no such flag (and links there need privileges).
- */
-const READ_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
-
-/** The `code` of a Node system error (`ENOENT`, `EACCES`…), if any. */
-export function ioCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** An open file, not followed through a symbolic link; `undefined` when it does not exist. */
-export async function openNoFollow(
-  file: string,
-): Promise<Awaited<ReturnType<typeof open>> | undefined> {
-  try {
-    return await open(file, READ_NO_FOLLOW);
-  } catch (error) {
-    if (ioCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** The file's text (never through a symbolic link), or `undefined` when it does not exist. */
-export async function readText(file: string): Promise<string | undefined> {
-  const handle = await openNoFollow(file);
-  if (handle === undefined) return undefined;
-  try {
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
+import { ioCode, othersWhoMayWrite } from './file-read.js';
 
 /** Deletes the file; `false` when it was already gone. */
 export async function removeFile(file: string): Promise<boolean> {
@@ -58,28 +22,17 @@ export async function ensureDirectory(directory: string): Promise<void> {
 }
 
 /**
- * Refuses a directory other users may write to (group or world write bit): whoever can write
- * there can swap the token file for their own account's tokens, or plant a lock. A missing
- * directory passes (it is created 0700). Windows has no such mode bits.
+ * Refuses a directory other users may write to (see `othersWhoMayWrite`).
  *
  * @throws {ConfigurationError} it is group- or world-writable (the message says how to fix it).
  */
 export async function checkPrivateDirectory(directory: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  let mode: number;
-  try {
-    mode = (await stat(directory)).mode;
-  } catch (error) {
-    // Missing, or something else in the way: the operation itself reports that, naming its file.
-    if (ioCode(error) === 'ENOENT' || ioCode(error) === 'ENOTDIR') return;
-    throw error;
-  }
-  if ((mode & 0o022) === 0) return;
-  const who = (mode & 0o002) !== 0 ? 'every user' : 'its group';
-  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  const others = await othersWhoMayWrite(directory);
+  if (others === undefined) return;
+  const octal = (others.mode & 0o777).toString(8).padStart(4, '0');
   throw new ConfigurationError(
     'directory',
-    `FileStore refuses ${directory}: ${who} may write to it (mode ${octal}), and could replace the tokens or plant a lock there. Run \`chmod 700 ${directory}\`, or choose a directory only you can write to.`,
+    `FileStore refuses ${directory}: ${others.who} may write to it (mode ${octal}), and could replace the tokens or plant a lock there. Run \`chmod 700 ${directory}\`, or choose a directory only you can write to.`,
   );
 }
 

@@ -3,7 +3,7 @@
  * process of one user on one machine (Node).
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   ConfigurationError,
   InvalidArgumentError,
@@ -15,8 +15,7 @@ import {
   type TokenStoreLock,
   type TokenStoreLockOptions,
 } from '../core/index.js';
-import { acquireFileLock, currentHolder, extendFileLock, releaseFileLock } from './_file-lock.js';
-import { checkPrivateDirectory, ioCode, readText, removeFile, writeFileAtomic } from './_fs.js';
+import { checkPrivateDirectory, removeFile, writeFileAtomic } from './_fs.js';
 import {
   checkKey,
   checkLockOptions,
@@ -26,6 +25,7 @@ import {
   pollForLock,
   stillAhead,
 } from './_shared.js';
+import { defaultDirectory, ioCode, isFileKey, readText, tokenFile } from './file-read.js';
 
 export type { TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../core/index.js';
 
@@ -41,14 +41,9 @@ export interface FileStoreOptions {
   directory?: string | undefined;
 }
 
-/** Keys become file names: nothing that could leave the directory or hide a file. */
-const KEY_PATTERN = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]{0,127}$/;
-/** Names Windows reserves for devices, whatever the extension. */
-const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/i;
-
 function checkFileKey(key: string): string {
   checkKey(key);
-  if (!KEY_PATTERN.test(key) || key.includes('..') || WINDOWS_DEVICE.test(key)) {
+  if (!isFileKey(key)) {
     throw new InvalidArgumentError(
       'key',
       `FileStore keys become file names: use 1–128 letters, digits, ".", "_", "-", "+" or "@", not starting with "." and without ".." or a device name such as "con" (got ${JSON.stringify(key.slice(0, 140))})`,
@@ -100,24 +95,12 @@ export class FileStore implements TokenStore {
     platform: NodeJS.Platform = process.platform,
     home: string = homedir(),
   ): string {
-    const xdg = env.XDG_CONFIG_HOME;
-    // The XDG spec says relative values are invalid and must be ignored.
-    if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'spotify-session');
-    if (platform === 'darwin')
-      return join(home, 'Library', 'Application Support', 'spotify-session');
-    if (platform === 'win32') {
-      const appData = env.APPDATA;
-      return join(
-        appData !== undefined && appData !== '' ? appData : join(home, 'AppData', 'Roaming'),
-        'spotify-session',
-      );
-    }
-    return join(home, '.config', 'spotify-session');
+    return defaultDirectory(env, platform, home);
   }
 
   /** The file holding `key`'s tokens. */
   fileOf(key: string): string {
-    return join(this.directory, `${checkFileKey(key)}.json`);
+    return tokenFile(this.directory, checkFileKey(key));
   }
 
   /**
@@ -218,6 +201,11 @@ export class FileStore implements TokenStore {
   async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock> {
     const lockFile = `${this.fileOf(key).slice(0, -'.json'.length)}.lock`;
     const { ttl, wait, signal } = checkLockOptions(options);
+    // Loaded on the first lock: a process that only reads its tokens (the CLI's `api` with a
+    // valid token) never needs it.
+    const { acquireFileLock, currentHolder, extendFileLock, releaseFileLock } = await import(
+      './_file-lock.js'
+    );
     await this.#checkDirectory('lock', key);
     const me = currentHolder();
     const owner = await pollForLock(key, wait, signal, async () => {

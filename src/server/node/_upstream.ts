@@ -15,6 +15,7 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../../core/internal.js';
+import { bodyOf, headerRecord } from '../../node/internal.js';
 
 /** Most bytes of an answer kept when the caller names no bound; a longer one is cut here. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -35,33 +36,6 @@ export interface NodeUpstream {
   fetch: SelfTimedFetch;
   /** Closes idle keep-alive connections (in-flight requests finish). */
   close(): void;
-}
-
-function headerRecord(headers: RequestInit['headers']): Record<string, string> {
-  const record: Record<string, string> = {};
-  if (headers === undefined || headers === null) return record;
-  if (headers instanceof Headers) {
-    headers.forEach((value, name) => {
-      record[name] = value;
-    });
-  } else if (Array.isArray(headers)) {
-    for (const [name, value] of headers) record[String(name).toLowerCase()] = String(value);
-  } else {
-    for (const name of Object.keys(headers)) {
-      const value = (headers as Record<string, string | undefined>)[name];
-      if (value !== undefined) record[name.toLowerCase()] = value;
-    }
-  }
-  return record;
-}
-
-function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string') return body;
-  if (body instanceof URLSearchParams) return body.toString();
-  if (body instanceof Uint8Array) return body;
-  if (body instanceof ArrayBuffer) return new Uint8Array(body);
-  throw new TypeError('this upstream client sends string, URLSearchParams or byte bodies only');
 }
 
 /**
