@@ -85,7 +85,12 @@ describe('the store part of a Session', () => {
  * (Bundle size) says where the bytes are and what would have to go.
  */
 const AGAINST_THE_SDK = [
-  { name: 'PKCE login + api.me() (SpotifyWebAPIBase)', target: 'the SDK', budget: 2.65 },
+  {
+    name: 'PKCE login + api.me() (SpotifyWebAPIBase)',
+    target: 'the SDK',
+    // + the login lifetime (authorizedAt, onLoginExpiring) and the store-less token fast path: 0.06.
+    budget: 2.71,
+  },
   {
     name: 'browser login + BrowserStore + api.me() (SpotifyWebAPIBase)',
     target: '7 kB',
@@ -95,7 +100,9 @@ const AGAINST_THE_SDK = [
   {
     name: 'PKCE login + api.me() (SpotifyWebAPI, every operation)',
     target: '12 kB',
-    budget: 3.15,
+    // + scopes checked before sending (the scope table), withdrawn names, the shared 429 and
+    // the login lifetime since 3.15.
+    budget: 3.56,
   },
 ] as const;
 
