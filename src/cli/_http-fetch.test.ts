@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../../test/support/web-api-ser
 import { SpotifyWebAPIBase } from '../api/client.js';
 import { WebAPIError } from '../api/errors/index.js';
 import { InvalidResponseError, NetworkError, TimeoutError } from '../core/index.js';
-import { isRedirect, sendRequest } from '../core/internal.js';
+import { isRedirect, sendRequest, sendWebRequest } from '../core/internal.js';
 import { cliFetch } from './_http-fetch.js';
 
 let server: TestServer | undefined;
@@ -101,11 +101,28 @@ describe('cliFetch (through core sendRequest)', () => {
     }
   });
 
-  it('answers a plain fetch(input, init) call with a real Response', async () => {
+  it('answers a plain fetch(input, init) call on node:http too, with a Response over the whole answer', async () => {
     server = await startTestServer(() => ({ body: { plain: true } }));
     const response = await cliFetch(`${server.apiUrl}/plain`, { method: 'GET' });
-    expect(response).toBeInstanceOf(Response);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/json/);
     expect(await response.json()).toEqual({ plain: true });
+  });
+
+  it('serves core sendWebRequest (the Web API client path): the body, the caller abort, the size bound', async () => {
+    server = await startTestServer((request) =>
+      request.url === '/v1/big' ? { body: { big: 'x'.repeat(100_000) } } : { body: { web: 1 } },
+    );
+    const options = { fetch: cliFetch, timeout: 2000, maxBodyBytes: 65_536 };
+    const answer = await sendWebRequest(`${server.apiUrl}/web`, { method: 'GET' }, options);
+    expect(JSON.parse(answer.text)).toEqual({ web: 1 });
+    await expect(
+      sendWebRequest(`${server.apiUrl}/big`, { method: 'GET' }, options),
+    ).rejects.toThrow('larger than 65536 bytes');
+    const aborted = AbortSignal.abort();
+    await expect(
+      sendWebRequest(`${server.apiUrl}/web`, { method: 'GET' }, { ...options, signal: aborted }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });
 

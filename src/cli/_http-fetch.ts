@@ -8,12 +8,18 @@
  * It is a {@link SelfTimedFetch}: core's `sendRequest` hands it the deadline and the size
  * bound and takes the bytes. Redirects are never followed, and the answer's `Response` is a
  * bodiless stand-in with the status and the headers (a real `Response` or `Headers` would
- * load undici again). A plain `fetch(input, init)` call (core makes one when the caller passes
- * a signal) goes to the global `fetch`. It sends string, `URLSearchParams` and byte bodies
- * (the Web API client sends JSON text).
+ * load undici again). A plain `fetch(input, init)` call (what the Web API client makes, under
+ * core's own deadline) is served the same way, its answer read whole and handed back as a
+ * `Response` over that buffer. It sends string, `URLSearchParams` and byte bodies (the Web
+ * API client sends JSON text).
  */
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
-import { SELF_TIMED, type SelfTimedFetch, type WholeAnswer } from '../core/internal.js';
+import {
+  MAX_TIMER_MS,
+  SELF_TIMED,
+  type SelfTimedFetch,
+  type WholeAnswer,
+} from '../core/internal.js';
 import { bodyOf, headerRecord } from '../node/internal.js';
 
 /** Most bytes kept when the caller names no bound (core always names one). */
@@ -170,6 +176,47 @@ async function exchange(
   });
 }
 
+/**
+ * Most bytes a plain call reads: the Web API client's own bound (16 MiB). A longer answer
+ * fails its body read, never comes back cut short.
+ */
+const MAX_PLAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A plain `fetch` call (what core's `sendWebRequest` makes), still on `node:http`: the
+ * caller's signal ends it, and the answer is read whole before it is handed back as a
+ * `Response` that reads that one buffer (a web `Response` would load undici).
+ */
+async function plainFetch(input: string, init: RequestInit): Promise<Response> {
+  // The caller's own deadline ends the exchange through `init.signal`.
+  const { response, body } = await exchange(input, init, MAX_TIMER_MS, MAX_PLAIN_BYTES);
+  const bytes = async (): Promise<Uint8Array> => {
+    if (body.byteLength > MAX_PLAIN_BYTES) {
+      throw new RangeError(`the answer is longer than ${MAX_PLAIN_BYTES} bytes`);
+    }
+    return body;
+  };
+  let read = false;
+  const reader = {
+    read: async () => {
+      if (read) return { done: true as const, value: undefined };
+      read = true;
+      return { done: false as const, value: await bytes() };
+    },
+    cancel: async () => {},
+    releaseLock: () => {},
+  };
+  return Object.assign(response, {
+    arrayBuffer: async () => {
+      const view = await bytes();
+      return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+    },
+    text: async () => new TextDecoder().decode(await bytes()),
+    json: async () => JSON.parse(new TextDecoder().decode(await bytes())) as unknown,
+    body: body.byteLength === 0 ? null : { getReader: () => reader, cancel: async () => {} },
+  });
+}
+
 function httpFetch(input: string, init: RequestInit): Promise<Response>;
 function httpFetch(
   input: string,
@@ -183,8 +230,7 @@ function httpFetch(
   timeout?: number,
   maxBodyBytes?: number,
 ): Promise<Response | WholeAnswer> {
-  // A plain fetch call (core's own deadline path, when the caller passes a signal).
-  if (timeout === undefined) return fetch(input, init);
+  if (timeout === undefined) return plainFetch(input, init);
   return exchange(input, init, timeout, maxBodyBytes ?? MAX_BUFFERED_BYTES);
 }
 

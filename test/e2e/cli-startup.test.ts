@@ -119,7 +119,7 @@ describe('what the everyday commands load', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(`${(await stored()).accessToken}\n`);
     const unwanted = result.loaded.filter((file) =>
-      /commander|oauth4webapi|core\/(index|session|grants|_http)\.js|\/api\/|emulator|server\/(?!_env-near-miss)|hono|pino|_stored-session|stores\/file\.js/.test(
+      /commander|oauth4webapi|core\/(index|session|grants|_http)\.js|\/api\/|emulator|server\/(?!_env-near-miss|internal\.js)|hono|pino|_stored-session|stores\/file\.js/.test(
         file,
       ),
     );
@@ -127,7 +127,10 @@ describe('what the everyday commands load', () => {
     // The file store's reading side and core's token checks, not the store or every error.
     expect(result.loaded).toContain('dist/stores/file-read.js');
     expect(result.loaded).toContain('dist/core/tokens.js');
-    expect(result.loaded.length).toBeLessThanOrEqual(12);
+    // 18 since the parts meet through their internal.ts (issue 16): node/internal.js brings its
+    // three small helpers, server/internal.js the near-miss check, core/_assert.js the object
+    // check; each a few hundred bytes (docs/benchmarks.md, "CLI cold start").
+    expect(result.loaded.length).toBeLessThanOrEqual(18);
     expect(result.builtins.filter((id) => /undici|crypto|^http/.test(id))).toEqual([]);
     // One read of the stored login, and no other file (not even the profile's settings).
     expect(result.opened).toEqual([tokensFile()]);
@@ -138,7 +141,7 @@ describe('what the everyday commands load', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ type: 'user' });
     const unwanted = result.loaded.filter((file) =>
-      /commander|emulator|server\/(?!_env-near-miss)|hono|pino|_file-lock/.test(file),
+      /commander|emulator|server\/(?!_env-near-miss|internal\.js)|hono|pino|_file-lock/.test(file),
     );
     expect(unwanted).toEqual([]);
     // The operation table loads on purpose: the client refuses before sending a call the
