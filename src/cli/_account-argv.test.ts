@@ -173,7 +173,8 @@ describe('parseAccountArgv', () => {
       }),
       { numRuns: 3000 },
     );
-    // The generator must reach the fast path often enough for the comparison to mean something.
-    expect(fast).toBeGreaterThan(300);
+    // The generator must reach the fast path often enough for the comparison to mean something:
+    // about one draw in nine does (340 of 3000, standard deviation 18), so 200 is no coin toss.
+    expect(fast).toBeGreaterThan(200);
   });
 });
