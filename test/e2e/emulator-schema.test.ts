@@ -18,10 +18,12 @@ import { createEmulator, type EmulatorServer } from '../../src/emulator/index.js
 
 const SPEC_PATH = fileURLToPath(new URL('../../../shared/spotify/openapi.yml', import.meta.url));
 const haveSpec = existsSync(SPEC_PATH);
-if (!haveSpec)
-  console.warn(
-    `emulator-schema: SKIPPED, ${SPEC_PATH} is absent (Spotify's OpenAPI description is needed)`,
-  );
+if (!haveSpec) {
+  // As the Redis tests do: skipped loudly on a developer's machine, a failure under CI=true.
+  const missing = `emulator-schema: ${SPEC_PATH} is absent (Spotify's OpenAPI description is needed)`;
+  if (process.env.CI === 'true') throw new Error(`${missing}; it cannot be skipped under CI=true`);
+  console.warn(`${missing}: SKIPPED`);
+}
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -357,7 +359,7 @@ describe.skipIf(!haveSpec)("emulated answers match Spotify's OpenAPI description
   });
 });
 
-test.skipIf(haveSpec)(
-  'emulator-schema needs ../shared/spotify/openapi.yml (absent: skipped)',
-  () => {},
-);
+// Counted among the skipped tests only when the description is absent.
+if (!haveSpec) {
+  test.skip('emulator-schema needs ../shared/spotify/openapi.yml (absent: skipped)', () => {});
+}
