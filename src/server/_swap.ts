@@ -69,7 +69,7 @@ export function swapRoute(ctx: TokenRouteContext): TokenRoute {
           ? {}
           : {
               refresh_token: sealed,
-              refresh_token_expires_in: refreshTokenExpiresIn(ctx, issuedAt),
+              refresh_token_expires_in: refreshTokenExpiresIn(ctx, issuedAt, issuedAt),
             }),
         scope: tokens.scope ?? '',
       },

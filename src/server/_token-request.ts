@@ -142,9 +142,14 @@ export const unsealable: Answer = oauthAnswer(
  * — however often it is refreshed. An extra member of the answer, which the mobile SDKs
  * ignore, so that an app can ask the user to log in again before the login ends.
  */
-export function refreshTokenExpiresIn(ctx: TokenRouteContext, issuedAt: number): number {
-  const { refreshTokenMaxAge, now } = ctx.config;
-  return Math.max(0, issuedAt + refreshTokenMaxAge - Math.floor(now() / 1000));
+export function refreshTokenExpiresIn(
+  ctx: TokenRouteContext,
+  issuedAt: number,
+  // A swap counts from the second it sealed, not from a clock read after the sealing, so
+  // that its answer is the whole lifetime even when the sealing crosses a second.
+  nowSeconds = Math.floor(ctx.config.now() / 1000),
+): number {
+  return Math.max(0, issuedAt + ctx.config.refreshTokenMaxAge - nowSeconds);
 }
 
 /** Seals Spotify's refresh token; `undefined` when it cannot be (absurdly long, say). */
